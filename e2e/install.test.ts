@@ -1,0 +1,50 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createWorkspace } from './support/workspace.js';
+
+// The global setup npm-installs nx 24 and the packed tarballs into a folder
+// outside the repo, exactly as a user would; these tests use that install.
+describe('Stride installed from its tarballs into an outside Nx 24 workspace', () => {
+  const ws = createWorkspace({ projects: 3, stride: false });
+  afterAll(() => ws.remove());
+
+  it('installed both packages from the tarballs, with the stride bin', () => {
+    const modules = join(inject('installDir'), 'node_modules');
+    const nxPkg = JSON.parse(readFileSync(join(modules, '@stride', 'nx', 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
+    expect(nxPkg.dependencies['@stride/core']).toBe(nxPkg.version);
+    expect(existsSync(join(modules, '@stride', 'core', 'dist', 'index.js'))).toBe(true);
+    expect(inject('tarballs').map((t) => t.split('/').pop())).toEqual(['stride-core-0.1.0.tgz', 'stride-nx-0.1.0.tgz']);
+    const help = ws.stride(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('stride gc');
+  });
+
+  it('`nx g @stride/nx:init --wrap=build` wires the plugin in, and a second run changes nothing', () => {
+    const first = ws.nx(['g', '@stride/nx:init', '--wrap=build', '--no-interactive']);
+    expect(first.code, first.output).toBe(0);
+    const nxJson = JSON.parse(ws.read('nx.json')) as { plugins: unknown[]; targetDefaults: Record<string, { cache?: boolean }> };
+    expect(nxJson.plugins).toContain('@stride/nx');
+    expect(nxJson.targetDefaults['build']?.cache).toBe(false);
+    expect(nxJson.targetDefaults['@stride/nx:run']).toBeUndefined();
+    expect(ws.read('.gitignore').split('\n')).toContain('.stride');
+    const project = JSON.parse(ws.read('libs/lib01/project.json')) as { targets: { build: { executor: string; options: { executor: string; options: { command: string } } } } };
+    expect(project.targets.build.executor).toBe('@stride/nx:run');
+    expect(project.targets.build.options.executor).toBeUndefined();
+    expect(project.targets.build.options).toMatchObject({ command: 'node ../../tools/build.mjs', cwd: 'libs/lib01' });
+
+    // The wrapped target still gets the workspace's build defaults (dependsOn, outputs).
+    const shown = ws.nx(['show', 'project', 'lib01', '--json']);
+    const resolved = JSON.parse(shown.stdout) as { targets: { build: { dependsOn: string[]; outputs: string[]; cache: boolean } } };
+    expect(resolved.targets.build).toMatchObject({ dependsOn: ['^build'], outputs: ['{projectRoot}/dist'], cache: false });
+
+    const snapshot = [ws.read('nx.json'), ws.read('.gitignore'), ws.read('libs/lib01/project.json')];
+    const second = ws.nx(['g', '@stride/nx:init', '--wrap=build', '--no-interactive']);
+    expect(second.code, second.output).toBe(0);
+    expect([ws.read('nx.json'), ws.read('.gitignore'), ws.read('libs/lib01/project.json')]).toEqual(snapshot);
+
+    const build = ws.nx(['run-many', '-t', 'build']);
+    expect(build.code, build.output).toBe(0);
+    expect(ws.lastRun().tasks).toHaveLength(3);
+  });
+});

@@ -1,0 +1,145 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { inject } from 'vitest';
+import { generateWorkspace, type GeneratedWorkspace } from '../../tools/workspace-gen.mjs';
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr together, for assertions that do not care which. */
+  output: string;
+}
+
+export interface RunRecordTask {
+  id: string;
+  hash: string | null;
+  cache: 'local' | 'remote' | 'miss';
+  status: 'success' | 'failure' | 'skipped';
+  startMs: number;
+  endMs: number;
+}
+
+export interface RunRecord {
+  startedAt: string;
+  endedAt: string;
+  parallel: number;
+  tasks: RunRecordTask[];
+  warnings: string[];
+}
+
+/** A throw-away Nx 24 workspace outside the repo, with Stride installed from the tarballs. */
+export class TestWorkspace {
+  constructor(
+    readonly root: string,
+    readonly graph: GeneratedWorkspace,
+  ) {}
+
+  nx(args: string[], env: NodeJS.ProcessEnv = {}): CommandResult {
+    return this.exec(join(this.root, 'node_modules', '.bin', 'nx'), args, env);
+  }
+
+  /** Starts nx without waiting, for tests that need to act while it runs. */
+  nxAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
+    return new Promise((resolve) => {
+      const child = spawn(join(this.root, 'node_modules', '.bin', 'nx'), args, { cwd: this.root, env: this.env(env) });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr, output: stdout + stderr }));
+    });
+  }
+
+  stride(args: string[], env: NodeJS.ProcessEnv = {}): CommandResult {
+    return this.exec(join(this.root, 'node_modules', '.bin', 'stride'), args, env);
+  }
+
+  exec(command: string, args: string[], env: NodeJS.ProcessEnv = {}): CommandResult {
+    const result = spawnSync(command, args, { cwd: this.root, env: this.env(env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const stdout = result.stdout ?? '';
+    const stderr = (result.stderr ?? '') + (result.error ? `\n${result.error.message}` : '');
+    return { code: result.status ?? 1, stdout, stderr, output: stdout + stderr };
+  }
+
+  /** The last run record Stride wrote. */
+  lastRun(): RunRecord {
+    return JSON.parse(this.read('.stride/runs/last.json')) as RunRecord;
+  }
+
+  buildLog(): string[] {
+    return existsSync(join(this.root, 'build-log.txt')) ? this.read('build-log.txt').split('\n').filter(Boolean) : [];
+  }
+
+  read(path: string): string {
+    return readFileSync(join(this.root, path), 'utf8');
+  }
+
+  write(path: string, content: string): void {
+    mkdirSync(dirname(join(this.root, path)), { recursive: true });
+    writeFileSync(join(this.root, path), content);
+  }
+
+  updateJson<T>(path: string, update: (value: T) => T): void {
+    this.write(path, `${JSON.stringify(update(JSON.parse(this.read(path)) as T), null, 2)}\n`);
+  }
+
+  /** sha256 of every file under the given folders, by path: compares outputs byte for byte. */
+  digest(paths: string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    const walk = (path: string): void => {
+      const absolute = join(this.root, path);
+      if (!existsSync(absolute)) return;
+      if (statSync(absolute).isDirectory()) {
+        for (const name of readdirSync(absolute).sort()) walk(`${path}/${name}`);
+      } else {
+        out[path] = createHash('sha256').update(readFileSync(absolute)).digest('hex');
+      }
+    };
+    paths.forEach(walk);
+    return out;
+  }
+
+  git(args: string[]): CommandResult {
+    return this.exec('git', ['-c', 'user.email=e2e@stride.test', '-c', 'user.name=e2e', ...args]);
+  }
+
+  remove(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  private env(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    return { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_NX_CACHE: undefined, FORCE_COLOR: '0', ...extra };
+  }
+}
+
+/** Creates a generated example workspace, linked to the shared install and committed to git. */
+export function createWorkspace(options: { projects?: number; width?: number; stride?: boolean } = {}): TestWorkspace {
+  const root = mkdtempSync(join(tmpdir(), 'stride-e2e-'));
+  const graph = generateWorkspace(root, options);
+  symlinkSync(join(inject('installDir'), 'node_modules'), join(root, 'node_modules'));
+  const workspace = new TestWorkspace(root, graph);
+  workspace.git(['init', '-q', '-b', 'main']);
+  workspace.git(['add', '-A']);
+  workspace.git(['commit', '-q', '-m', 'initial']);
+  return workspace;
+}
+
+/** Every project that depends on `project`, directly or not, plus itself. */
+export function withDependants(graph: GeneratedWorkspace, project: string): string[] {
+  return closure(project, (name) => Object.keys(graph.dependencies).filter((other) => graph.dependencies[other]?.includes(name)));
+}
+
+/** Every project `project` depends on, directly or not, plus itself. */
+export function withDependencies(graph: GeneratedWorkspace, project: string): string[] {
+  return closure(project, (name) => graph.dependencies[name] ?? []);
+}
+
+function closure(start: string, next: (name: string) => string[]): string[] {
+  const found = new Set([start]);
+  for (const name of found) for (const other of next(name)) found.add(other);
+  return [...found].sort();
+}

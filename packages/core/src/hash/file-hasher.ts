@@ -1,0 +1,100 @@
+import { createReadStream } from 'node:fs';
+import { lstat, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../util/atomic-write.js';
+import { createLimit } from '../util/limit.js';
+import { toHex64, xxhashApi } from './xxhash.js';
+
+/** Files at least this large are hashed as a stream instead of read whole. */
+const STREAM_THRESHOLD = 1024 * 1024;
+/**
+ * A file changed this recently may change again within the file system's mtime
+ * granularity without its size or mtime moving, so its cached hash is not trusted.
+ */
+const RACY_WINDOW_MS = 2000;
+const CACHE_FORMAT = 1;
+
+type CachedHash = [size: number, mtimeMs: number, inode: number, hash: string];
+
+interface PersistedCache {
+  format: number;
+  files: Record<string, CachedHash>;
+}
+
+/**
+ * Content hashes of workspace files. Each file is hashed at most once per run
+ * however many tasks include it, and a persisted cache keyed by size, mtime and
+ * inode lets a warm run skip reading files that have not changed.
+ */
+export class FileHasher {
+  private readonly inRun = new Map<string, Promise<string>>();
+  private readonly limit = createLimit(32);
+  private persisted: Record<string, CachedHash> = {};
+  private readonly fresh: Record<string, CachedHash> = {};
+  private dirty = false;
+
+  constructor(
+    private readonly root: string,
+    private readonly cacheFile?: string,
+  ) {}
+
+  /** Loads the persisted cache; a missing or unreadable one just means a cold start. */
+  async load(): Promise<string | undefined> {
+    if (!this.cacheFile) return undefined;
+    try {
+      const parsed = JSON.parse(await readFile(this.cacheFile, 'utf8')) as PersistedCache;
+      if (parsed.format === CACHE_FORMAT && parsed.files && typeof parsed.files === 'object') this.persisted = parsed.files;
+      return undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      return `ignored an unreadable file-hash cache at ${this.cacheFile}; it will be rebuilt`;
+    }
+  }
+
+  hash(path: string): Promise<string> {
+    let pending = this.inRun.get(path);
+    if (!pending) {
+      pending = this.limit(() => this.compute(path));
+      this.inRun.set(path, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * Writes back what this run learned, keeping earlier entries of files this run
+   * did not need, minus files no longer in the workspace.
+   */
+  async save(workspaceFiles: ReadonlySet<string>): Promise<void> {
+    if (!this.cacheFile || !this.dirty) return;
+    const files: Record<string, CachedHash> = {};
+    for (const [path, entry] of Object.entries({ ...this.persisted, ...this.fresh })) {
+      if (workspaceFiles.has(path)) files[path] = entry;
+    }
+    await writeJsonAtomic(this.cacheFile, { format: CACHE_FORMAT, files } satisfies PersistedCache);
+  }
+
+  private async compute(path: string): Promise<string> {
+    const absolute = join(this.root, path);
+    const stat = await lstat(absolute);
+    const cached = this.persisted[path];
+    const racy = Date.now() - stat.mtimeMs < RACY_WINDOW_MS;
+    if (cached && !racy && cached[0] === stat.size && cached[1] === stat.mtimeMs && cached[2] === stat.ino) {
+      this.fresh[path] = cached;
+      return cached[3];
+    }
+    const api = await xxhashApi();
+    let hash: string;
+    if (stat.isSymbolicLink()) {
+      hash = toHex64(api.h64(`symlink:${await readlink(absolute)}`));
+    } else if (stat.size < STREAM_THRESHOLD) {
+      hash = toHex64(api.h64Raw(await readFile(absolute)));
+    } else {
+      const state = api.create64();
+      for await (const chunk of createReadStream(absolute)) state.update(chunk as Buffer);
+      hash = toHex64(state.digest());
+    }
+    this.dirty = true;
+    if (!racy) this.fresh[path] = [stat.size, stat.mtimeMs, stat.ino, hash];
+    return hash;
+  }
+}

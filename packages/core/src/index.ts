@@ -1,0 +1,15 @@
+export { StrideError, errorMessage, type StrideErrorContext } from './util/errors.js';
+export { writeFileAtomic, writeJsonAtomic } from './util/atomic-write.js';
+export { createLimit } from './util/limit.js';
+export { parseAge, parseSize } from './util/units.js';
+export { listWorkspaceFiles } from './hash/workspace-files.js';
+export { FileIndex, type FileSelector } from './hash/file-selector.js';
+export { FileHasher } from './hash/file-hasher.js';
+export { computeTaskHash, stableStringify, STRIDE_FORMAT_VERSION, type TaskFingerprint } from './hash/task-hash.js';
+export { LocalStore, type EntryMeta, type SaveRequest, type StoreHit } from './store/local-store.js';
+export { collectGarbage, type GcLimits, type GcReport } from './store/gc.js';
+export { existingOutputPaths, filesUnder, outputBase } from './store/output-paths.js';
+export { criticalPathPriorities, compareReady, dependantsOf, type TaskDag } from './schedule/critical-path.js';
+export { TaskRunner, type CacheStatus, type TaskStatus, type TaskOutcome, type TaskHost, type ExecutionResult, type RunRequest } from './run/runner.js';
+export { buildRunRecord, writeRunRecord, type RunRecord, type RunRecordTask } from './run/run-record.js';
+export { runCaptured, type CapturedRun, type SpawnRequest } from './run/spawn.js';

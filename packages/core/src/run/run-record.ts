@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../util/atomic-write.js';
+import type { CacheStatus, TaskOutcome, TaskStatus } from './runner.js';
+
+/** One task in a run record; times are milliseconds since the run started. */
+export interface RunRecordTask {
+  id: string;
+  hash: string | null;
+  cache: CacheStatus;
+  status: TaskStatus;
+  startMs: number;
+  endMs: number;
+}
+
+/** What `.stride/runs/*.json` holds: tests, benchmarks and reports read it. */
+export interface RunRecord {
+  startedAt: string;
+  endedAt: string;
+  parallel: number;
+  tasks: RunRecordTask[];
+  warnings: string[];
+}
+
+export function buildRunRecord(startedAt: number, endedAt: number, parallel: number, outcomes: readonly TaskOutcome[], warnings: readonly string[]): RunRecord {
+  return {
+    startedAt: new Date(startedAt).toISOString(),
+    endedAt: new Date(endedAt).toISOString(),
+    parallel,
+    tasks: outcomes.map((o) => ({
+      id: o.id,
+      hash: o.hash,
+      cache: o.cache,
+      status: o.status,
+      startMs: Math.max(0, o.startTime - startedAt),
+      endMs: Math.max(0, o.endTime - startedAt),
+    })),
+    warnings: [...warnings],
+  };
+}
+
+/** Writes `<runsDir>/<timestamp>.json` and `<runsDir>/last.json`, each atomically. */
+export async function writeRunRecord(runsDir: string, record: RunRecord): Promise<string> {
+  const stamp = record.startedAt.replace(/[:.]/g, '-');
+  const file = join(runsDir, `${stamp}-${process.pid}.json`);
+  await writeJsonAtomic(file, record);
+  await writeJsonAtomic(join(runsDir, 'last.json'), record);
+  return file;
+}

@@ -1,0 +1,170 @@
+import type { LocalStore } from '../store/local-store.js';
+import { compareReady, criticalPathPriorities, dependantsOf, type TaskDag } from '../schedule/critical-path.js';
+import { AsyncQueue } from '../util/async-queue.js';
+import { errorMessage } from '../util/errors.js';
+
+export type CacheStatus = 'local' | 'remote' | 'miss';
+export type TaskStatus = 'success' | 'failure' | 'skipped';
+
+export interface TaskOutcome {
+  id: string;
+  hash: string | null;
+  cache: CacheStatus;
+  status: TaskStatus;
+  terminalOutput: string;
+  /** Epoch milliseconds. */
+  startTime: number;
+  endTime: number;
+}
+
+export interface ExecutionResult {
+  success: boolean;
+  terminalOutput: string;
+}
+
+/** What the runner needs from its host (the Nx adapter) for each task. */
+export interface TaskHost {
+  hash(id: string): Promise<string>;
+  /** Declared outputs, workspace-relative, possibly globs. */
+  outputs(id: string): readonly string[];
+  execute(id: string, hash: string): Promise<ExecutionResult>;
+}
+
+export interface RunRequest {
+  dag: TaskDag;
+  parallel: number;
+  store: LocalStore;
+  /** False under `--skip-nx-cache`: nothing is restored, results are still stored. */
+  readCache: boolean;
+  host: TaskHost;
+  estimateMs?: (id: string) => number;
+}
+
+/**
+ * Runs a task graph: each task, once its dependencies are done, is hashed and
+ * looked up; a hit is restored at once (it needs no worker slot), a miss waits
+ * for one of `parallel` slots, highest critical-path priority first. Outcomes
+ * are reported as tasks finish. A failure skips everything that depends on it
+ * and nothing else.
+ */
+export class TaskRunner {
+  readonly warnings: string[] = [];
+  private readonly outcomes = new AsyncQueue<TaskOutcome>();
+  private readonly waitingOn = new Map<string, number>();
+  private readonly dependants: Map<string, string[]>;
+  private readonly compare: (a: string, b: string) => number;
+  private readonly runQueue: Array<{ id: string; hash: string }> = [];
+  private readonly finished = new Set<string>();
+  private running = 0;
+
+  constructor(private readonly request: RunRequest) {
+    const { dag } = request;
+    this.dependants = dependantsOf(dag);
+    const priority = criticalPathPriorities(dag, request.estimateMs ?? (() => 1));
+    this.compare = compareReady(priority, this.dependants);
+    const inGraph = new Set(dag.ids);
+    for (const id of dag.ids) {
+      this.waitingOn.set(id, (dag.dependencies[id] ?? []).filter((dep) => inGraph.has(dep)).length);
+    }
+  }
+
+  run(): AsyncIterable<TaskOutcome> {
+    const { ids } = this.request.dag;
+    if (ids.length === 0) this.outcomes.close();
+    for (const id of [...ids].sort(this.compare)) if (this.waitingOn.get(id) === 0) this.becomeReady(id);
+    return this.outcomes;
+  }
+
+  private becomeReady(id: string): void {
+    // A task skipped because one dependency failed must not start when another succeeds.
+    if (this.finished.has(id)) return;
+    this.probe(id).catch((error: unknown) => this.outcomes.fail(error));
+  }
+
+  /** Hash and cache lookup: a hit completes here, a miss joins the run queue. */
+  private async probe(id: string): Promise<void> {
+    const startTime = Date.now();
+    let hash: string;
+    try {
+      hash = await this.request.host.hash(id);
+    } catch (error) {
+      this.complete({ id, hash: null, cache: 'miss', status: 'failure', terminalOutput: `${errorMessage(error)}\n`, startTime, endTime: Date.now() });
+      return;
+    }
+    if (this.request.readCache) {
+      const restored = await this.tryRestore(id, hash);
+      if (restored !== undefined) {
+        this.complete({ id, hash, cache: 'local', status: 'success', terminalOutput: restored, startTime, endTime: Date.now() });
+        return;
+      }
+    }
+    this.runQueue.push({ id, hash });
+    this.runQueue.sort((a, b) => this.compare(a.id, b.id));
+    this.pump();
+  }
+
+  private async tryRestore(id: string, hash: string): Promise<string | undefined> {
+    const { store, host } = this.request;
+    const meta = await store.lookup(hash);
+    if (!meta) return undefined;
+    try {
+      return (await store.restore(meta, host.outputs(id))).terminalOutput;
+    } catch (error) {
+      this.warnings.push(`${id}: could not restore ${hash} from the local store, running it instead: ${errorMessage(error)}`);
+      return undefined;
+    }
+  }
+
+  private pump(): void {
+    while (this.running < this.request.parallel && this.runQueue.length > 0) {
+      const next = this.runQueue.shift() as { id: string; hash: string };
+      this.running++;
+      this.execute(next.id, next.hash)
+        .then((outcome) => {
+          this.running--;
+          this.complete(outcome);
+          this.pump();
+        })
+        .catch((error: unknown) => this.outcomes.fail(error));
+    }
+  }
+
+  private async execute(id: string, hash: string): Promise<TaskOutcome> {
+    const { host, store } = this.request;
+    const startTime = Date.now();
+    let result: ExecutionResult;
+    try {
+      result = await host.execute(id, hash);
+    } catch (error) {
+      result = { success: false, terminalOutput: `${errorMessage(error)}\n` };
+    }
+    const endTime = Date.now();
+    if (result.success) {
+      try {
+        await store.save({ hash, taskId: id, durationMs: endTime - startTime, outputs: host.outputs(id), terminalOutput: result.terminalOutput });
+      } catch (error) {
+        this.warnings.push(`${id}: could not store the result in the local store: ${errorMessage(error)}`);
+      }
+    }
+    return { id, hash, cache: 'miss', status: result.success ? 'success' : 'failure', terminalOutput: result.terminalOutput, startTime, endTime };
+  }
+
+  private complete(outcome: TaskOutcome): void {
+    this.finished.add(outcome.id);
+    this.outcomes.push(outcome);
+    for (const next of this.dependants.get(outcome.id) ?? []) {
+      if (outcome.status !== 'success') this.skip(next, outcome.endTime);
+      else {
+        const left = (this.waitingOn.get(next) ?? 1) - 1;
+        this.waitingOn.set(next, left);
+        if (left === 0) this.becomeReady(next);
+      }
+    }
+    if (this.finished.size === this.request.dag.ids.length) this.outcomes.close();
+  }
+
+  private skip(id: string, at: number): void {
+    if (this.finished.has(id)) return;
+    this.complete({ id, hash: null, cache: 'miss', status: 'skipped', terminalOutput: '', startTime: at, endTime: at });
+  }
+}

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { isAbsolute, posix } from 'node:path';
+import * as tar from 'tar';
+import { StrideError } from '../util/errors.js';
+
+/** Entry types an artifact may hold. Hard links, devices and FIFOs are refused. */
+const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink']);
+
+/** Writes the given workspace-relative paths into an uncompressed tar at `file`. */
+export async function packArchive(root: string, paths: readonly string[], file: string): Promise<void> {
+  await tar.c({ cwd: root, file, follow: false, noDirRecurse: false }, [...paths]);
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Checks every entry of an archive before anything is written: each must be a
+ * plain file, folder or symlink, lie under one of `allowedBases` (the task's
+ * declared outputs), and never reach outside the workspace, whether by `..`,
+ * an absolute path, a link target, or a path through a link the archive made.
+ */
+export async function assertArchiveSafe(file: string, allowedBases: readonly string[]): Promise<void> {
+  const links = new Set<string>();
+  const problems: string[] = [];
+  await tar.t({
+    file,
+    onReadEntry: (entry) => {
+      const problem = entryProblem(entry.path, entry.type, entry.linkpath, allowedBases, links);
+      if (problem) problems.push(problem);
+      if (entry.type === 'SymbolicLink') links.add(normalizeEntryPath(entry.path));
+    },
+  });
+  if (problems.length > 0) {
+    throw new StrideError(`refused an unsafe artifact: ${problems.slice(0, 3).join('; ')}`, {
+      fix: 'the artifact was not restored; the task runs instead. If this repeats, delete the entry from the cache.',
+    });
+  }
+}
+
+function entryProblem(
+  rawPath: string,
+  type: string,
+  linkpath: string | undefined,
+  allowedBases: readonly string[],
+  links: ReadonlySet<string>,
+): string | undefined {
+  if (!ALLOWED_TYPES.has(type)) return `${rawPath}: entry type ${type} is not allowed`;
+  if (isAbsolute(rawPath) || /^[a-zA-Z]:/.test(rawPath)) return `${rawPath}: absolute path`;
+  const path = normalizeEntryPath(rawPath);
+  if (path === '' || path === '..' || path.startsWith('../') || rawPath.split(/[\\/]/).includes('..')) {
+    return `${rawPath}: path leaves the workspace`;
+  }
+  if (!allowedBases.some((base) => base === '' || path === base || path.startsWith(`${base}/`))) {
+    return `${rawPath}: outside the task's declared outputs`;
+  }
+  for (const link of links) {
+    if (path.startsWith(`${link}/`)) return `${rawPath}: path goes through the symlink ${link}`;
+  }
+  if (type === 'SymbolicLink') {
+    if (!linkpath || isAbsolute(linkpath)) return `${rawPath}: symlink to an absolute path`;
+    const target = posix.normalize(posix.join(posix.dirname(path), linkpath));
+    if (target === '..' || target.startsWith('../')) return `${rawPath}: symlink points outside the workspace`;
+  }
+  return undefined;
+}
+
+function normalizeEntryPath(path: string): string {
+  return posix.normalize(path.replace(/\\/g, '/')).replace(/\/+$/, '').replace(/^\.\//, '').replace(/^\.$/, '');
+}
+
+/** Unpacks a checked archive into the workspace with the modes it recorded. */
+export async function extractArchive(file: string, root: string): Promise<void> {
+  await tar.x({
+    file,
+    cwd: root,
+    strict: true,
+    preservePaths: false,
+    preserveOwner: false,
+    chmod: true,
+    processUmask: 0,
+  });
+}

@@ -1,0 +1,131 @@
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tar from 'tar';
+import { describe, expect, it } from 'vitest';
+import { assertArchiveSafe } from './archive.js';
+import { LocalStore } from './local-store.js';
+
+function workspace(): { root: string; store: LocalStore } {
+  const root = mkdtempSync(join(tmpdir(), 'stride-store-'));
+  return { root, store: new LocalStore(join(root, '.stride', 'cache'), root) };
+}
+
+function writeOutputs(root: string): void {
+  mkdirSync(join(root, 'libs/a/dist/sub'), { recursive: true });
+  writeFileSync(join(root, 'libs/a/dist/index.js'), 'console.log(1)\n');
+  writeFileSync(join(root, 'libs/a/dist/sub/run.sh'), '#!/bin/sh\necho hi\n');
+  chmodSync(join(root, 'libs/a/dist/sub/run.sh'), 0o751);
+  symlinkSync('index.js', join(root, 'libs/a/dist/link.js'));
+}
+
+describe('LocalStore', () => {
+  it('restores outputs exactly (bytes, modes, symlinks) after removing stale ones, and replays output', async () => {
+    const { root, store } = workspace();
+    writeOutputs(root);
+    await store.save({ hash: 'aa11', taskId: 'a:build', durationMs: 5, outputs: ['libs/a/dist'], terminalOutput: 'built a\n' });
+
+    writeFileSync(join(root, 'libs/a/dist/stale.js'), 'old');
+    writeFileSync(join(root, 'libs/a/dist/index.js'), 'changed');
+    const meta = await store.lookup('aa11');
+    expect(meta?.taskId).toBe('a:build');
+    const hit = await store.restore(meta!, ['libs/a/dist']);
+
+    expect(hit.terminalOutput).toBe('built a\n');
+    expect(readFileSync(join(root, 'libs/a/dist/index.js'), 'utf8')).toBe('console.log(1)\n');
+    expect(existsSync(join(root, 'libs/a/dist/stale.js'))).toBe(false);
+    expect(statSync(join(root, 'libs/a/dist/sub/run.sh')).mode & 0o777).toBe(0o751);
+    expect(lstatSync(join(root, 'libs/a/dist/link.js')).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(root, 'libs/a/dist/link.js'))).toBe('index.js');
+  });
+
+  it('misses on an unknown hash and stores a task without outputs', async () => {
+    const { store } = workspace();
+    expect(await store.lookup('ffff')).toBeUndefined();
+    const meta = await store.save({ hash: 'bb22', taskId: 'b:lint', durationMs: 1, outputs: ['libs/b/dist'], terminalOutput: 'ok' });
+    expect(meta.archiveSha256).toBeNull();
+    expect((await store.restore(meta, ['libs/b/dist'])).terminalOutput).toBe('ok');
+  });
+
+  it('refuses and evicts an entry whose archive was altered', async () => {
+    const { root, store } = workspace();
+    writeOutputs(root);
+    const meta = await store.save({ hash: 'cc33', taskId: 'a:build', durationMs: 1, outputs: ['libs/a/dist'], terminalOutput: '' });
+    const archive = join(store.entryDir('cc33'), 'outputs.tar');
+    const bytes = readFileSync(archive);
+    bytes[600] = (bytes[600] as number) ^ 0xff;
+    writeFileSync(archive, bytes);
+    writeFileSync(join(root, 'libs/a/dist/index.js'), 'mine');
+    await expect(store.restore(meta, ['libs/a/dist'])).rejects.toThrow(/corrupt/);
+    expect(readFileSync(join(root, 'libs/a/dist/index.js'), 'utf8')).toBe('mine');
+    expect(await store.lookup('cc33')).toBeUndefined();
+  });
+
+  it('keeps one whole entry when two writers store the same hash at once, and leaves no temp files', async () => {
+    const { root, store } = workspace();
+    writeOutputs(root);
+    const request = { hash: 'dd44', taskId: 'a:build', durationMs: 1, outputs: ['libs/a/dist'], terminalOutput: 'x' };
+    await Promise.all([store.save(request), store.save(request), new LocalStore(store.dir, root).save(request)]);
+    expect(await store.lookup('dd44')).toBeDefined();
+    expect(readdirSync(join(store.dir, '.tmp'))).toEqual([]);
+  });
+});
+
+describe('assertArchiveSafe', () => {
+  async function archiveOf(setup: (dir: string) => string[], options: { preservePaths?: boolean } = {}): Promise<string> {
+    const dir = mkdtempSync(join(tmpdir(), 'stride-evil-'));
+    const cwd = join(dir, 'ws', 'inner');
+    mkdirSync(cwd, { recursive: true });
+    const paths = setup(cwd);
+    const file = join(dir, 'evil.tar');
+    await tar.c({ cwd, file, preservePaths: options.preservePaths ?? false }, paths);
+    return file;
+  }
+
+  it('accepts plain outputs', async () => {
+    const file = await archiveOf((cwd) => {
+      mkdirSync(join(cwd, 'dist'));
+      writeFileSync(join(cwd, 'dist/a.js'), 'a');
+      return ['dist'];
+    });
+    await expect(assertArchiveSafe(file, ['dist'])).resolves.toBeUndefined();
+  });
+
+  it('refuses entries outside the declared outputs', async () => {
+    const file = await archiveOf((cwd) => {
+      mkdirSync(join(cwd, 'src'));
+      writeFileSync(join(cwd, 'src/index.ts'), 'evil');
+      return ['src/index.ts'];
+    });
+    await expect(assertArchiveSafe(file, ['dist'])).rejects.toThrow(/outside the task's declared outputs/);
+  });
+
+  it('refuses ../ paths and absolute paths', async () => {
+    const dotdot = await archiveOf((cwd) => {
+      writeFileSync(join(cwd, '..', 'escape.txt'), 'evil');
+      return ['../escape.txt'];
+    }, { preservePaths: true });
+    await expect(assertArchiveSafe(dotdot, [''])).rejects.toThrow(/leaves the workspace/);
+    const absolute = await archiveOf((cwd) => {
+      writeFileSync(join(cwd, 'abs.txt'), 'evil');
+      return [join(cwd, 'abs.txt')];
+    }, { preservePaths: true });
+    await expect(assertArchiveSafe(absolute, [''])).rejects.toThrow(/absolute path/);
+  });
+
+  it('refuses symlinks pointing outside the workspace and hard links', async () => {
+    const link = await archiveOf((cwd) => {
+      mkdirSync(join(cwd, 'dist'));
+      symlinkSync('../../../etc', join(cwd, 'dist/etc'));
+      return ['dist'];
+    });
+    await expect(assertArchiveSafe(link, ['dist'])).rejects.toThrow(/symlink points outside/);
+    const hard = await archiveOf((cwd) => {
+      mkdirSync(join(cwd, 'dist'));
+      writeFileSync(join(cwd, 'dist/a'), 'a');
+      linkSync(join(cwd, 'dist/a'), join(cwd, 'dist/b'));
+      return ['dist'];
+    });
+    await expect(assertArchiveSafe(hard, ['dist'])).rejects.toThrow(/entry type Link/);
+  });
+});

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StrideError } from '../util/errors.js';
+import { assertArchiveSafe, extractArchive, packArchive, sha256File } from './archive.js';
+import { clearOutputs, existingOutputPaths, outputBase } from './output-paths.js';
+
+const ENTRY_FORMAT = 1;
+const META = 'meta.json';
+const ARCHIVE = 'outputs.tar';
+const TERMINAL = 'terminal.txt';
+
+/** What the store records of one cached task run. */
+export interface EntryMeta {
+  format: number;
+  hash: string;
+  taskId: string;
+  createdAt: string;
+  durationMs: number;
+  /** The declared outputs (workspace-relative, possibly globs) the archive was made from. */
+  outputs: string[];
+  /** Paths the archive holds at its top level; empty when the task wrote no output. */
+  archivedPaths: string[];
+  archiveBytes: number;
+  /** sha256 of outputs.tar, checked before every restore; null when there is no archive. */
+  archiveSha256: string | null;
+  terminalBytes: number;
+}
+
+export interface StoreHit {
+  meta: EntryMeta;
+  terminalOutput: string;
+}
+
+export interface SaveRequest {
+  hash: string;
+  taskId: string;
+  durationMs: number;
+  outputs: readonly string[];
+  terminalOutput: string;
+}
+
+/**
+ * The local content-addressed store: `<dir>/<hash[0..2]>/<hash>/` holds
+ * `meta.json`, `outputs.tar` and `terminal.txt`. An entry is assembled in
+ * `<dir>/.tmp/` and renamed into place whole, so a reader (or a process killed
+ * mid-write) never sees a partial entry, and two writers of one hash simply
+ * race to the same content.
+ */
+export class LocalStore {
+  constructor(
+    readonly dir: string,
+    private readonly root: string,
+  ) {}
+
+  entryDir(hash: string): string {
+    return join(this.dir, hash.slice(0, 2), hash);
+  }
+
+  async lookup(hash: string): Promise<EntryMeta | undefined> {
+    try {
+      const meta = JSON.parse(await readFile(join(this.entryDir(hash), META), 'utf8')) as EntryMeta;
+      return meta.format === ENTRY_FORMAT && meta.hash === hash ? meta : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Archives the task's outputs as they are on disk and stores them under `hash`. */
+  async save(request: SaveRequest): Promise<EntryMeta> {
+    const temp = join(this.dir, '.tmp', `${request.hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(temp, { recursive: true });
+    try {
+      const archivedPaths = await existingOutputPaths(this.root, request.outputs);
+      let archiveBytes = 0;
+      let archiveSha256: string | null = null;
+      if (archivedPaths.length > 0) {
+        const archive = join(temp, ARCHIVE);
+        await packArchive(this.root, archivedPaths, archive);
+        archiveSha256 = await sha256File(archive);
+        archiveBytes = (await stat(archive)).size;
+      }
+      await writeFile(join(temp, TERMINAL), request.terminalOutput);
+      const meta: EntryMeta = {
+        format: ENTRY_FORMAT,
+        hash: request.hash,
+        taskId: request.taskId,
+        createdAt: new Date().toISOString(),
+        durationMs: request.durationMs,
+        outputs: [...request.outputs],
+        archivedPaths,
+        archiveBytes,
+        archiveSha256,
+        terminalBytes: Buffer.byteLength(request.terminalOutput),
+      };
+      await writeFile(join(temp, META), `${JSON.stringify(meta, null, 2)}\n`);
+      await this.publish(temp, request.hash);
+      return meta;
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Replaces the task's outputs with the stored ones and returns the terminal
+   * output to replay. The archive is checked (checksum, then every entry)
+   * before anything on disk is touched.
+   */
+  async restore(meta: EntryMeta, outputs: readonly string[]): Promise<StoreHit> {
+    const dir = this.entryDir(meta.hash);
+    const terminalOutput = await readFile(join(dir, TERMINAL), 'utf8');
+    const archive = join(dir, ARCHIVE);
+    if (meta.archiveSha256) {
+      const actual = await sha256File(archive);
+      if (actual !== meta.archiveSha256) {
+        await this.evict(meta.hash);
+        throw new StrideError(`cache entry ${meta.hash} is corrupt (checksum mismatch); it was removed`);
+      }
+      await assertArchiveSafe(archive, outputs.map(outputBase));
+    }
+    await clearOutputs(this.root, outputs);
+    if (meta.archiveSha256) await extractArchive(archive, this.root);
+    const now = new Date();
+    await utimes(join(dir, META), now, now).catch(() => undefined);
+    return { meta, terminalOutput };
+  }
+
+  async evict(hash: string): Promise<void> {
+    const dir = this.entryDir(hash);
+    const doomed = join(this.dir, '.tmp', `evict-${hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    // Renamed away first so a concurrent reader never sees a half-deleted entry.
+    await mkdir(join(this.dir, '.tmp'), { recursive: true });
+    await rename(dir, doomed).catch(() => undefined);
+    await rm(doomed, { recursive: true, force: true });
+  }
+
+  private async publish(temp: string, hash: string): Promise<void> {
+    const final = this.entryDir(hash);
+    await mkdir(join(final, '..'), { recursive: true });
+    try {
+      await rename(temp, final);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Another process stored the same hash first: its entry is as good as ours.
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExecutorContext, Task, TaskGraph } from '@nx/devkit';
+import { type ExecutionResult, runCaptured, type SpawnRequest } from '@stride/core';
+import type { RunExecutorOptions } from '../executors/run/schema.js';
+import { validateRunOptions } from './validate-options.js';
+import type { WrappedExecutorJob } from './wrapped-executor-worker.js';
+
+const WORKER = fileURLToPath(new URL('./wrapped-executor-worker.js', import.meta.url));
+
+/** What executing tasks needs to know about the run, shared by all of its tasks. */
+export interface ExecutionContext {
+  root: string;
+  context: ExecutorContext;
+  taskGraph: TaskGraph;
+  /** Folder for files handed to wrapped-executor workers. */
+  scratchDir: string;
+}
+
+/**
+ * Runs one task for real, in a child process whose output is captured: a shell
+ * command, or a wrapped executor in a small Nx worker. Options are checked
+ * first so a mistake fails this task with a message naming the option.
+ */
+export async function executeTask(run: ExecutionContext, task: Task, rawOptions: Record<string, unknown>, hash: string): Promise<ExecutionResult> {
+  const options = validateRunOptions(task.id, rawOptions);
+  const projectRoot = run.context.projectsConfigurations.projects[task.target.project]?.root ?? '.';
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NX_TASK_TARGET_PROJECT: task.target.project,
+    NX_TASK_TARGET_TARGET: task.target.target,
+    ...(task.target.configuration ? { NX_TASK_TARGET_CONFIGURATION: task.target.configuration } : {}),
+    NX_TASK_HASH: hash,
+    ...(options.env ?? {}),
+  };
+  const cwd = join(run.root, options.cwd ?? projectRoot);
+  const requests = options.command !== undefined ? commandRequests(options, task, cwd, env) : [wrappedRequest(run, task, options, env)];
+  let output = '';
+  for (const request of requests) {
+    const result = await runCaptured(request);
+    output += result.output;
+    if (result.exitCode !== 0) return { success: false, terminalOutput: output };
+  }
+  return { success: true, terminalOutput: output };
+}
+
+function commandRequests(options: RunExecutorOptions, task: Task, cwd: string, env: NodeJS.ProcessEnv): SpawnRequest[] {
+  const commands = Array.isArray(options.command) ? [...options.command] : [options.command as string];
+  const extra = [...toList(options.args), ...toList(unparsedOverrides(task))];
+  if (extra.length > 0) commands[commands.length - 1] = `${commands[commands.length - 1]} ${extra.join(' ')}`;
+  return commands.map((command) => ({ command, cwd, env, shell: true }));
+}
+
+function wrappedRequest(run: ExecutionContext, task: Task, options: RunExecutorOptions, env: NodeJS.ProcessEnv): SpawnRequest {
+  const job: WrappedExecutorJob = {
+    root: run.root,
+    project: task.target.project,
+    target: task.target.target,
+    configuration: task.target.configuration ?? null,
+    executor: options.executor as string,
+    options: options.options ?? {},
+    contextFile: join(run.scratchDir, 'context.json'),
+  };
+  const jobFile = join(run.scratchDir, `${task.id.replace(/[^a-zA-Z0-9_.-]/g, '_')}.json`);
+  writeFileSync(jobFile, JSON.stringify(job));
+  return { command: process.execPath, args: [WORKER, jobFile], cwd: run.root, env, shell: false };
+}
+
+/** Arguments Nx did not parse (`nx run app:build -- --flag`), passed on like nx:run-commands does. */
+function unparsedOverrides(task: Task): string[] {
+  const unparsed = task.overrides?.['__overrides_unparsed__'];
+  return Array.isArray(unparsed) ? unparsed.filter((item): item is string => typeof item === 'string') : [];
+}
+
+function toList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}

@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import {
+  buildRunRecord,
+  FileHasher,
+  FileIndex,
+  listWorkspaceFiles,
+  LocalStore,
+  type TaskOutcome,
+  TaskRunner,
+  writeRunRecord,
+} from '@stride/core';
+import { readSettings } from '../settings.js';
+import { executeTask } from './execute-task.js';
+import { resolveTaskOptions } from './task-options.js';
+import { NxTaskHasher } from './task-hasher.js';
+
+/** The result Nx expects per task from a batch executor. */
+export interface NxTaskResult {
+  task: string;
+  result: { success: boolean; terminalOutput: string; startTime: number; endTime: number };
+}
+
+/**
+ * One Stride run over some tasks of Nx's task graph (all of a batch, or the
+ * single task of a non-batched run): hashes, restores, runs what is missing,
+ * stores it, and reports each task as it finishes. The run record and the
+ * summary line are written once every task is done.
+ */
+export async function* strideRun(taskIds: readonly string[], context: ExecutorContext, taskGraph: TaskGraph): AsyncGenerator<NxTaskResult> {
+  const startedAt = Date.now();
+  const root = context.root;
+  const settings = readSettings(root, context.nxJsonConfiguration);
+  const parallel = Number(process.env.STRIDE_PARALLEL) || context.nxJsonConfiguration.parallel || 3;
+  const files = await listWorkspaceFiles(root);
+  const fileHasher = new FileHasher(root, join(settings.strideDir, 'file-hashes.json'));
+  const loadWarning = await fileHasher.load();
+  const hasher = new NxTaskHasher(root, context.projectGraph, taskGraph, context.nxJsonConfiguration, new FileIndex(files), fileHasher);
+  const scratchDir = mkdtempSync(join(tmpdir(), 'stride-run-'));
+  writeFileSync(join(scratchDir, 'context.json'), JSON.stringify({ ...context, taskGraph: undefined }));
+
+  const inRun = new Set(taskIds);
+  const runner = new TaskRunner({
+    dag: {
+      ids: taskIds,
+      dependencies: Object.fromEntries(taskIds.map((id) => [id, (taskGraph.dependencies[id] ?? []).map((edge) => edge.id).filter((dep) => inRun.has(dep))])),
+    },
+    parallel,
+    store: new LocalStore(settings.cacheDirectory, root),
+    readCache: process.env.NX_SKIP_NX_CACHE !== 'true',
+    host: {
+      hash: (id) => hasher.hash(id),
+      outputs: (id) => taskGraph.tasks[id]?.outputs ?? [],
+      execute: (id, hash) => {
+        const task = taskGraph.tasks[id];
+        if (!task) throw new Error(`task ${id} is not in Nx's task graph`);
+        const target = context.projectsConfigurations.projects[task.target.project]?.targets?.[task.target.target];
+        return executeTask({ root, context, taskGraph, scratchDir }, task, resolveTaskOptions(task, target), hash);
+      },
+    },
+  });
+  if (loadWarning) runner.warnings.push(loadWarning);
+  const nxCached = taskIds.filter((id) => taskGraph.tasks[id]?.cache === true);
+  if (nxCached.length > 0) {
+    runner.warnings.push(
+      `Nx's own cache is also on for ${nxCached.slice(0, 3).join(', ')}${nxCached.length > 3 ? ` and ${nxCached.length - 3} more` : ''}: ` +
+        'set "cache": false for these targets (nx g @stride/nx:init does it), or every output is stored twice',
+    );
+  }
+
+  const outcomes: TaskOutcome[] = [];
+  try {
+    for await (const outcome of runner.run()) {
+      outcomes.push(outcome);
+      yield {
+        task: outcome.id,
+        result: {
+          success: outcome.status === 'success',
+          terminalOutput: outcome.terminalOutput,
+          startTime: outcome.startTime,
+          endTime: outcome.endTime,
+        },
+      };
+    }
+  } finally {
+    rmSync(scratchDir, { recursive: true, force: true });
+    await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
+    const record = buildRunRecord(startedAt, Date.now(), parallel, outcomes, runner.warnings);
+    await writeRunRecord(join(settings.strideDir, 'runs'), record);
+    process.stdout.write(summaryLine(outcomes, runner.warnings));
+  }
+}
+
+function summaryLine(outcomes: readonly TaskOutcome[], warnings: readonly string[]): string {
+  const count = (predicate: (o: TaskOutcome) => boolean): number => outcomes.filter(predicate).length;
+  const restored = count((o) => o.cache === 'local' && o.status === 'success');
+  const ran = count((o) => o.cache === 'miss' && o.status === 'success');
+  const failed = count((o) => o.status === 'failure');
+  const skipped = count((o) => o.status === 'skipped');
+  const lines = [`Stride: ${outcomes.length} tasks, ${restored} restored from the local store, ${ran} ran, ${failed} failed, ${skipped} skipped`];
+  for (const warning of warnings) lines.push(`Stride warning: ${warning}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,15 @@
+import type { Task, TargetConfiguration } from '@nx/devkit';
+
+/**
+ * A task's options as its executor sees them: the target's options, then its
+ * configuration's, then command-line overrides. Nx's own bookkeeping keys
+ * (`__overrides_unparsed__`) are left out; they repeat the overrides.
+ */
+export function resolveTaskOptions(task: Task, target: TargetConfiguration | undefined): Record<string, unknown> {
+  const configuration = task.target.configuration ? (target?.configurations?.[task.target.configuration] ?? {}) : {};
+  const merged: Record<string, unknown> = { ...(target?.options ?? {}), ...configuration };
+  for (const [key, value] of Object.entries(task.overrides ?? {})) {
+    if (!key.startsWith('__')) merged[key] = value;
+  }
+  return merged;
+}

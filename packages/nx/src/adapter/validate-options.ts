@@ -1,0 +1,40 @@
+import { StrideError } from '@stride/core';
+import type { RunExecutorOptions } from '../executors/run/schema.js';
+
+/**
+ * Checks a task's `@stride/nx:run` options and returns them typed. Errors name
+ * the option, the value and the fix, and fail only that task.
+ */
+export function validateRunOptions(taskId: string, raw: Record<string, unknown>): RunExecutorOptions {
+  const fail = (setting: string, value: unknown, message: string, fix: string): never => {
+    throw new StrideError(message, { task: taskId, setting: `options.${setting}`, value, fix });
+  };
+  const isStringOrList = (value: unknown): value is string | string[] =>
+    typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+
+  const { command, executor, cwd, env, args, options } = raw;
+  if (command === undefined && executor === undefined) {
+    fail('command', undefined, '@stride/nx:run needs either "command" or "executor"', 'add "command": "<shell command>" or "executor": "<package>:<name>" to the target options');
+  }
+  if (command !== undefined && executor !== undefined) {
+    fail('executor', executor, '"command" and "executor" cannot both be set', 'keep one: a command runs through the shell, an executor is wrapped');
+  }
+  if (command !== undefined && (!isStringOrList(command) || (Array.isArray(command) ? command.length === 0 : command.trim() === ''))) {
+    fail('command', command, '"command" must be a non-empty string or list of strings', 'e.g. "command": "tsc -p tsconfig.json"');
+  }
+  if (executor !== undefined && (typeof executor !== 'string' || !/^[^:\s]+:[^:\s]+$/.test(executor))) {
+    fail('executor', executor, '"executor" must look like "package:name"', 'e.g. "executor": "@nx/js:tsc"');
+  }
+  if (executor === '@stride/nx:run') {
+    fail('executor', executor, '@stride/nx:run cannot wrap itself', 'name the executor to wrap, or use "command"');
+  }
+  if (cwd !== undefined && typeof cwd !== 'string') fail('cwd', cwd, '"cwd" must be a string', 'give a folder relative to the workspace root');
+  if (env !== undefined && (typeof env !== 'object' || env === null || Object.values(env).some((v) => typeof v !== 'string'))) {
+    fail('env', env, '"env" must map names to string values', 'e.g. "env": { "NODE_ENV": "production" }');
+  }
+  if (args !== undefined && !isStringOrList(args)) fail('args', args, '"args" must be a string or list of strings', 'e.g. "args": "--prod"');
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    fail('options', options, '"options" must be an object', 'e.g. "options": { "main": "src/index.ts" }');
+  }
+  return raw as RunExecutorOptions;
+}

@@ -1,0 +1,5 @@
+export interface InitGeneratorOptions {
+  /** Comma-separated target names to move onto @stride/nx:run. */
+  wrap?: string;
+  skipFormat?: boolean;
+}

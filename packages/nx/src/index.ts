@@ -1,0 +1,15 @@
+/**
+ * The Nx plugin entry, listed in nx.json `plugins`. Nx loads it on every run,
+ * so it imports nothing heavy: the engine is loaded by the executor only when
+ * tasks actually run.
+ */
+import type { NxPlugin, PreTasksExecutionContext } from '@nx/devkit';
+import { resolveParallel } from './parallel.js';
+
+export const name = '@stride/nx';
+
+export const preTasksExecution: NxPlugin['preTasksExecution'] = (_options: unknown, context: PreTasksExecutionContext) => {
+  process.env.STRIDE_PARALLEL = String(
+    resolveParallel(context.argv, process.env, context.nxJsonConfiguration.parallel),
+  );
+};

@@ -1,0 +1,92 @@
+// Generates an example Nx workspace wired to Stride: `projects` libraries in
+// layers, each depending on up to two libraries of the layer below, with a
+// small build that reads its sources and its dependencies' outputs.
+// Used by the demo, the e2e tests and the benchmarks.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A tiny build: dist/index.js = own sources + a digest of each dependency's output. */
+const BUILD_SCRIPT = `import { appendFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+const project = process.env.NX_TASK_TARGET_PROJECT;
+const sleepMs = Number(process.env.BUILD_SLEEP_MS || 0);
+if (sleepMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, sleepMs);
+const sources = readdirSync('src').sort().map((f) => readFileSync(join('src', f), 'utf8')).join('\\n');
+if (sources.includes('FAIL_BUILD')) { console.error('build of ' + project + ' failed: its source asks for it'); process.exit(3); }
+// The pid of the Nx worker this build runs under (batch or single task), so tests can count workers.
+function nxWorkerPid() {
+  for (let pid = process.ppid; pid > 1; ) {
+    try {
+      const cmdline = readFileSync('/proc/' + pid + '/cmdline', 'utf8');
+      if (/run-batch|run-executor/.test(cmdline)) return pid;
+      pid = Number(readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1].split(' ')[1]);
+    } catch { return 0; }
+  }
+  return 0;
+}
+const deps = (process.env.BUILD_DEPS || '').split(',').filter(Boolean).map((d) => {
+  const out = join('..', d, 'dist', 'index.js');
+  return d + ':' + (existsSync(out) ? createHash('sha256').update(readFileSync(out)).digest('hex').slice(0, 12) : 'missing');
+});
+mkdirSync('dist', { recursive: true });
+writeFileSync('dist/index.js', '// built ' + project + '\\n// deps ' + deps.join(' ') + '\\n' + sources + '\\n');
+writeFileSync('dist/meta.json', JSON.stringify({ project, deps }) + '\\n');
+appendFileSync(join(process.env.BUILD_LOG_DIR || '../..', 'build-log.txt'), project + ' ' + nxWorkerPid() + '\\n');
+console.log('built ' + project + ' (' + sources.length + ' bytes of source)');
+`;
+
+/**
+ * @param {string} dir
+ * @param {{ projects?: number, width?: number, stride?: boolean }} [options]
+ * @returns {{ projects: string[], dependencies: Record<string, string[]> }}
+ */
+export function generateWorkspace(dir, options = {}) {
+  const count = options.projects ?? 30;
+  const width = options.width ?? 6;
+  const stride = options.stride ?? true;
+  const names = Array.from({ length: count }, (_, i) => `lib${String(i).padStart(2, '0')}`);
+  const dependencies = {};
+  names.forEach((name, i) => {
+    const layer = Math.floor(i / width);
+    const below = names.slice((layer - 1) * width, layer * width);
+    dependencies[name] = layer === 0 ? [] : [below[i % width], below[(i + 1) % width]].filter((d, k, a) => d && a.indexOf(d) === k);
+  });
+
+  mkdirSync(join(dir, 'tools'), { recursive: true });
+  writeFileSync(join(dir, 'tools', 'build.mjs'), BUILD_SCRIPT);
+  writeFileSync(join(dir, '.gitignore'), 'node_modules\ndist\n.nx\n.stride\nbuild-log.txt\n');
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'stride-example', private: true, type: 'module', version: '0.0.0' }, null, 2) + '\n',
+  );
+  const nxJson = {
+    $schema: './node_modules/nx/schemas/nx-schema.json',
+    neverConnectToCloud: true,
+    useDaemonProcess: false,
+    namedInputs: { default: ['{projectRoot}/**/*'], production: ['default', '!{projectRoot}/**/*.spec.js'] },
+    targetDefaults: { build: { dependsOn: ['^build'], inputs: ['production', '^production'], outputs: ['{projectRoot}/dist'] } },
+    ...(stride ? { plugins: ['@stride/nx'] } : {}),
+  };
+  // Stride caches its targets itself, so Nx's cache is off for them.
+  nxJson.targetDefaults.build.cache = !stride;
+  writeFileSync(join(dir, 'nx.json'), JSON.stringify(nxJson, null, 2) + '\n');
+
+  for (const name of names) {
+    const root = join(dir, 'libs', name);
+    mkdirSync(join(root, 'src'), { recursive: true });
+    const command = 'node ../../tools/build.mjs';
+    const buildEnv = { BUILD_DEPS: dependencies[name].join(',') };
+    const build = stride
+      ? { executor: '@stride/nx:run', options: { command, env: buildEnv } }
+      : { executor: 'nx:run-commands', options: { command, cwd: `libs/${name}`, env: buildEnv } };
+    writeFileSync(
+      join(root, 'project.json'),
+      JSON.stringify({ name, root: `libs/${name}`, projectType: 'library', implicitDependencies: dependencies[name], targets: { build } }, null, 2) + '\n',
+    );
+    writeFileSync(join(root, 'src', 'index.js'), `export const ${name} = '${name}';\n`);
+    writeFileSync(join(root, 'src', 'util.js'), `export function ${name}Util(x) { return x + ${names.indexOf(name)}; }\n`);
+    writeFileSync(join(root, 'src', 'index.spec.js'), `// spec for ${name}\n`);
+  }
+  return { projects: names, dependencies };
+}

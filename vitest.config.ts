@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+
+// One config, three projects: the two packages' unit tests and the e2e suite.
+// `pnpm test` runs them through Nx so the packages are built and packed first.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'core', root: 'packages/core', include: ['src/**/*.test.ts'] } },
+      { test: { name: 'nx', root: 'packages/nx', include: ['src/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'e2e',
+          root: 'e2e',
+          include: ['**/*.test.ts'],
+          globalSetup: ['./support/global-setup.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 240_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
