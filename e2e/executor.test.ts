@@ -103,6 +103,15 @@ describe('@stride/nx:run as the task runner under nx run-many (12 projects)', ()
     expect(builtSince(ws, before).projects).toEqual(ws.graph.projects);
   });
 
+  it('--output-style=stream prints each task\'s lines live, prefixed, exactly once', () => {
+    const ran = ws.nx(['run-many', '-t', 'build', '--output-style=stream', '--skip-nx-cache', '--projects=lib00,lib01']);
+    expect(ran.code, ran.output).toBe(0);
+    expect(ran.stdout.match(/^lib00:build: built lib00/gm)).toHaveLength(1);
+    expect(ran.stdout).not.toMatch(/^built lib00/m);
+    const replayed = ws.nx(['run-many', '-t', 'build', '--output-style=stream', '--projects=lib00']);
+    expect(replayed.stdout.match(/^lib00:build: built lib00/gm)).toHaveLength(1);
+  });
+
   it('nx run, nx affected and nx graph still work', () => {
     const single = ws.nx(['run', 'lib08:build']);
     expect(single.code, single.output).toBe(0);

@@ -4,7 +4,7 @@
  * tasks actually run.
  */
 import type { NxPlugin, PreTasksExecutionContext } from '@nx/devkit';
-import { resolveParallel } from './parallel.js';
+import { resolveParallel, wantsStreamedOutput } from './parallel.js';
 
 export const name = '@stride/nx';
 
@@ -12,4 +12,7 @@ export const preTasksExecution: NxPlugin['preTasksExecution'] = (_options: unkno
   process.env.STRIDE_PARALLEL = String(
     resolveParallel(context.argv, process.env, context.nxJsonConfiguration.parallel),
   );
+  // Under Nx's stream output style each task's lines are printed live, prefixed;
+  // otherwise a task's output is printed whole under its heading when it ends.
+  process.env.STRIDE_STREAM_OUTPUT = String(wantsStreamedOutput(context.argv));
 };

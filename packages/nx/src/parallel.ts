@@ -39,3 +39,9 @@ function readFlag(argv: readonly string[], name: string): string | undefined {
   }
   return undefined;
 }
+
+/** True when the command asks for Nx's `stream` output style (live, prefixed lines). */
+export function wantsStreamedOutput(argv: readonly string[]): boolean {
+  const style = readFlag(argv, 'output-style') ?? readFlag(argv, 'outputStyle');
+  return style === 'stream';
+}

@@ -76,8 +76,16 @@ describe('TaskRunner', () => {
     const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
     const dag = { ids: ['chain1', 'chain2', 'chain3', 'x', 'y'], dependencies: { chain2: ['chain1'], chain3: ['chain2'] } };
     const run = host();
-    await collect(new TaskRunner({ dag, parallel: 1, store, readCache: true, host: run.impl }));
-    expect(run.executed[0]).toBe('chain1');
+    // chain1 is the slowest to hash: it must still get the only slot first.
+    const slowHash: TaskHost = {
+      ...run.impl,
+      hash: async (id) => {
+        await new Promise((resolve) => setTimeout(resolve, id === 'chain1' ? 30 : 0));
+        return `h-${id}`;
+      },
+    };
+    await collect(new TaskRunner({ dag, parallel: 1, store, readCache: true, host: slowHash }));
+    expect(run.executed).toEqual(['chain1', 'chain2', 'chain3', 'x', 'y']);
   });
 
   it('reports a task whose hash cannot be computed as failed, with the reason', async () => {

@@ -1,4 +1,4 @@
-import type { LocalStore } from '../store/local-store.js';
+import type { EntryMeta, LocalStore } from '../store/local-store.js';
 import { compareReady, criticalPathPriorities, dependantsOf, type TaskDag } from '../schedule/critical-path.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { errorMessage } from '../util/errors.js';
@@ -56,6 +56,8 @@ export class TaskRunner {
   private readonly runQueue: Array<{ id: string; hash: string }> = [];
   private readonly finished = new Set<string>();
   private running = 0;
+  /** Tasks being hashed and looked up right now. */
+  private probing = 0;
 
   constructor(private readonly request: RunRequest) {
     const { dag } = request;
@@ -78,44 +80,51 @@ export class TaskRunner {
   private becomeReady(id: string): void {
     // A task skipped because one dependency failed must not start when another succeeds.
     if (this.finished.has(id)) return;
+    this.probing++;
     this.probe(id).catch((error: unknown) => this.outcomes.fail(error));
   }
 
-  /** Hash and cache lookup: a hit completes here, a miss joins the run queue. */
+  /**
+   * Hash and cache lookup: a hit is restored and completes here, a miss joins
+   * the run queue. Slots are handed out only once no lookup is in flight, so
+   * tasks that became ready together compete by priority, not by which hash
+   * happened to finish first.
+   */
   private async probe(id: string): Promise<void> {
     const startTime = Date.now();
     let hash: string;
+    let hit: EntryMeta | undefined;
     try {
       hash = await this.request.host.hash(id);
+      hit = this.request.readCache ? await this.request.store.lookup(hash) : undefined;
     } catch (error) {
+      this.probing--;
       this.complete({ id, hash: null, cache: 'miss', status: 'failure', terminalOutput: `${errorMessage(error)}\n`, startTime, endTime: Date.now() });
+      this.pump();
       return;
     }
-    if (this.request.readCache) {
-      const restored = await this.tryRestore(id, hash);
-      if (restored !== undefined) {
-        this.complete({ id, hash, cache: 'local', status: 'success', terminalOutput: restored, startTime, endTime: Date.now() });
-        return;
-      }
+    this.probing--;
+    const restored = hit ? await this.tryRestore(id, hit) : undefined;
+    if (restored !== undefined) {
+      this.complete({ id, hash, cache: 'local', status: 'success', terminalOutput: restored, startTime, endTime: Date.now() });
+    } else {
+      this.runQueue.push({ id, hash });
+      this.runQueue.sort((a, b) => this.compare(a.id, b.id));
     }
-    this.runQueue.push({ id, hash });
-    this.runQueue.sort((a, b) => this.compare(a.id, b.id));
     this.pump();
   }
 
-  private async tryRestore(id: string, hash: string): Promise<string | undefined> {
-    const { store, host } = this.request;
-    const meta = await store.lookup(hash);
-    if (!meta) return undefined;
+  private async tryRestore(id: string, meta: EntryMeta): Promise<string | undefined> {
     try {
-      return (await store.restore(meta, host.outputs(id))).terminalOutput;
+      return (await this.request.store.restore(meta, this.request.host.outputs(id))).terminalOutput;
     } catch (error) {
-      this.warnings.push(`${id}: could not restore ${hash} from the local store, running it instead: ${errorMessage(error)}`);
+      this.warnings.push(`${id}: could not restore ${meta.hash} from the local store, running it instead: ${errorMessage(error)}`);
       return undefined;
     }
   }
 
   private pump(): void {
+    if (this.probing > 0) return;
     while (this.running < this.request.parallel && this.runQueue.length > 0) {
       const next = this.runQueue.shift() as { id: string; hash: string };
       this.running++;

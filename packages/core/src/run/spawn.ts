@@ -13,6 +13,8 @@ export interface SpawnRequest {
   env: NodeJS.ProcessEnv;
   /** Run `command` through the shell (a command line) rather than as a program path. */
   shell: boolean;
+  /** Called with each complete line as it arrives, for live output; never with a partial line. */
+  onLine?: (line: string) => void;
 }
 
 /**
@@ -29,12 +31,21 @@ export function runCaptured(request: SpawnRequest): Promise<CapturedRun> {
       shell: request.shell,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const pending = { stdout: '', stderr: '' };
+    const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (!request.onLine) return;
+      const lines = (pending[stream] + chunk.toString('utf8')).split('\n');
+      pending[stream] = lines.pop() ?? '';
+      for (const line of lines) request.onLine(line);
+    };
+    child.stdout.on('data', collect('stdout'));
+    child.stderr.on('data', collect('stderr'));
     child.on('error', (error) => {
       chunks.push(Buffer.from(`${error.message}\n`));
     });
     child.on('close', (code, signal) => {
+      for (const rest of [pending.stdout, pending.stderr]) if (rest && request.onLine) request.onLine(rest);
       if (signal) chunks.push(Buffer.from(`\nkilled by ${signal}\n`));
       resolve({ exitCode: code ?? 1, output: Buffer.concat(chunks).toString('utf8') });
     });

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutorContext, Task, TaskGraph } from '@nx/devkit';
 import { type ExecutionResult, runCaptured, type SpawnRequest } from '@stride/core';
 import type { RunExecutorOptions } from '../executors/run/schema.js';
+import { isStreaming, printTaskLine } from './live-output.js';
 import { validateRunOptions } from './validate-options.js';
 import type { WrappedExecutorJob } from './wrapped-executor-worker.js';
 
@@ -36,9 +37,10 @@ export async function executeTask(run: ExecutionContext, task: Task, rawOptions:
   };
   const cwd = join(run.root, options.cwd ?? projectRoot);
   const requests = options.command !== undefined ? commandRequests(options, task, cwd, env) : [wrappedRequest(run, task, options, env)];
+  const live = isStreaming();
   let output = '';
   for (const request of requests) {
-    const result = await runCaptured(request);
+    const result = await runCaptured(live ? { ...request, onLine: (line) => printTaskLine(task.id, line) } : request);
     output += result.output;
     if (result.exitCode !== 0) return { success: false, terminalOutput: output };
   }

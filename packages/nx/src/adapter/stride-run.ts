@@ -14,6 +14,7 @@ import {
 } from '@stride/core';
 import { readSettings } from '../settings.js';
 import { executeTask } from './execute-task.js';
+import { isStreaming, printTaskOutput } from './live-output.js';
 import { resolveTaskOptions } from './task-options.js';
 import { NxTaskHasher } from './task-hasher.js';
 
@@ -72,13 +73,18 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
 
   const outcomes: TaskOutcome[] = [];
   try {
+    const streaming = isStreaming();
     for await (const outcome of runner.run()) {
       outcomes.push(outcome);
+      // When streaming, Stride prints every line itself (executed tasks live,
+      // restored ones as they are replayed) and Nx gets none, so nothing shows twice.
+      const printedLive = outcome.cache === 'miss' && outcome.hash !== null;
+      if (streaming && !printedLive) printTaskOutput(outcome.id, outcome.terminalOutput);
       yield {
         task: outcome.id,
         result: {
           success: outcome.status === 'success',
-          terminalOutput: outcome.terminalOutput,
+          terminalOutput: streaming ? '' : outcome.terminalOutput,
           startTime: outcome.startTime,
           endTime: outcome.endTime,
         },
