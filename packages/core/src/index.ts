@@ -10,6 +10,6 @@ export { LocalStore, type EntryMeta, type SaveRequest, type StoreHit } from './s
 export { collectGarbage, type GcLimits, type GcReport } from './store/gc.js';
 export { existingOutputPaths, filesUnder, outputBase } from './store/output-paths.js';
 export { criticalPathPriorities, compareReady, dependantsOf, type TaskDag } from './schedule/critical-path.js';
-export { TaskRunner, type CacheStatus, type TaskStatus, type TaskOutcome, type TaskHost, type ExecutionResult, type RunRequest } from './run/runner.js';
+export { TaskRunner, type CacheStatus, type TaskStatus, type TaskOutcome, type TaskPhases, type TaskHost, type ExecutionResult, type RunRequest } from './run/runner.js';
 export { buildRunRecord, writeRunRecord, type RunRecord, type RunRecordTask } from './run/run-record.js';
 export { runCaptured, type CapturedRun, type SpawnRequest } from './run/spawn.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../util/atomic-write.js';
-import type { CacheStatus, TaskOutcome, TaskStatus } from './runner.js';
+import type { CacheStatus, TaskOutcome, TaskPhases, TaskStatus } from './runner.js';
 
 /** One task in a run record; times are milliseconds since the run started. */
 export interface RunRecordTask {
@@ -10,6 +10,8 @@ export interface RunRecordTask {
   status: TaskStatus;
   startMs: number;
   endMs: number;
+  /** Where the task's time went: hash (and lookup), restore, run, store. */
+  phases: TaskPhases;
 }
 
 /** What `.stride/runs/*.json` holds: tests, benchmarks and reports read it. */
@@ -19,9 +21,18 @@ export interface RunRecord {
   parallel: number;
   tasks: RunRecordTask[];
   warnings: string[];
+  /** Run-wide costs paid before any task: settings, file listing, file-hash cache. */
+  setup: Record<string, number>;
 }
 
-export function buildRunRecord(startedAt: number, endedAt: number, parallel: number, outcomes: readonly TaskOutcome[], warnings: readonly string[]): RunRecord {
+export function buildRunRecord(
+  startedAt: number,
+  endedAt: number,
+  parallel: number,
+  outcomes: readonly TaskOutcome[],
+  warnings: readonly string[],
+  setup: Record<string, number> = {},
+): RunRecord {
   return {
     startedAt: new Date(startedAt).toISOString(),
     endedAt: new Date(endedAt).toISOString(),
@@ -33,8 +44,10 @@ export function buildRunRecord(startedAt: number, endedAt: number, parallel: num
       status: o.status,
       startMs: Math.max(0, o.startTime - startedAt),
       endMs: Math.max(0, o.endTime - startedAt),
+      phases: o.phases,
     })),
     warnings: [...warnings],
+    setup,
   };
 }
 

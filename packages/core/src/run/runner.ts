@@ -15,7 +15,18 @@ export interface TaskOutcome {
   /** Epoch milliseconds. */
   startTime: number;
   endTime: number;
+  /** Where the task's time went, in milliseconds. */
+  phases: TaskPhases;
 }
+
+export interface TaskPhases {
+  hashMs: number;
+  restoreMs: number;
+  runMs: number;
+  storeMs: number;
+}
+
+const noPhases = (): TaskPhases => ({ hashMs: 0, restoreMs: 0, runMs: 0, storeMs: 0 });
 
 export interface ExecutionResult {
   success: boolean;
@@ -53,7 +64,7 @@ export class TaskRunner {
   private readonly waitingOn = new Map<string, number>();
   private readonly dependants: Map<string, string[]>;
   private readonly compare: (a: string, b: string) => number;
-  private readonly runQueue: Array<{ id: string; hash: string }> = [];
+  private readonly runQueue: Array<{ id: string; hash: string; phases: TaskPhases }> = [];
   private readonly finished = new Set<string>();
   private running = 0;
   /** Tasks being hashed and looked up right now. */
@@ -92,6 +103,7 @@ export class TaskRunner {
    */
   private async probe(id: string): Promise<void> {
     const startTime = Date.now();
+    const phases = noPhases();
     let hash: string;
     let hit: EntryMeta | undefined;
     try {
@@ -99,16 +111,20 @@ export class TaskRunner {
       hit = this.request.readCache ? await this.request.store.lookup(hash) : undefined;
     } catch (error) {
       this.probing--;
-      this.complete({ id, hash: null, cache: 'miss', status: 'failure', terminalOutput: `${errorMessage(error)}\n`, startTime, endTime: Date.now() });
+      phases.hashMs = Date.now() - startTime;
+      this.complete({ id, hash: null, cache: 'miss', status: 'failure', terminalOutput: `${errorMessage(error)}\n`, startTime, endTime: Date.now(), phases });
       this.pump();
       return;
     }
     this.probing--;
+    const hashedAt = Date.now();
+    phases.hashMs = hashedAt - startTime;
     const restored = hit ? await this.tryRestore(id, hit) : undefined;
     if (restored !== undefined) {
-      this.complete({ id, hash, cache: 'local', status: 'success', terminalOutput: restored, startTime, endTime: Date.now() });
+      phases.restoreMs = Date.now() - hashedAt;
+      this.complete({ id, hash, cache: 'local', status: 'success', terminalOutput: restored, startTime, endTime: Date.now(), phases });
     } else {
-      this.runQueue.push({ id, hash });
+      this.runQueue.push({ id, hash, phases });
       this.runQueue.sort((a, b) => this.compare(a.id, b.id));
     }
     this.pump();
@@ -126,9 +142,9 @@ export class TaskRunner {
   private pump(): void {
     if (this.probing > 0) return;
     while (this.running < this.request.parallel && this.runQueue.length > 0) {
-      const next = this.runQueue.shift() as { id: string; hash: string };
+      const next = this.runQueue.shift() as { id: string; hash: string; phases: TaskPhases };
       this.running++;
-      this.execute(next.id, next.hash)
+      this.execute(next.id, next.hash, next.phases)
         .then((outcome) => {
           this.running--;
           this.complete(outcome);
@@ -138,7 +154,7 @@ export class TaskRunner {
     }
   }
 
-  private async execute(id: string, hash: string): Promise<TaskOutcome> {
+  private async execute(id: string, hash: string, phases: TaskPhases): Promise<TaskOutcome> {
     const { host, store } = this.request;
     const startTime = Date.now();
     let result: ExecutionResult;
@@ -147,15 +163,18 @@ export class TaskRunner {
     } catch (error) {
       result = { success: false, terminalOutput: `${errorMessage(error)}\n` };
     }
-    const endTime = Date.now();
+    const ranAt = Date.now();
+    phases.runMs = ranAt - startTime;
     if (result.success) {
       try {
-        await store.save({ hash, taskId: id, durationMs: endTime - startTime, outputs: host.outputs(id), terminalOutput: result.terminalOutput });
+        await store.save({ hash, taskId: id, durationMs: phases.runMs, outputs: host.outputs(id), terminalOutput: result.terminalOutput });
       } catch (error) {
         this.warnings.push(`${id}: could not store the result in the local store: ${errorMessage(error)}`);
       }
+      phases.storeMs = Date.now() - ranAt;
     }
-    return { id, hash, cache: 'miss', status: result.success ? 'success' : 'failure', terminalOutput: result.terminalOutput, startTime, endTime };
+    const status = result.success ? 'success' : 'failure';
+    return { id, hash, cache: 'miss', status, terminalOutput: result.terminalOutput, startTime, endTime: Date.now(), phases };
   }
 
   private complete(outcome: TaskOutcome): void {
@@ -174,6 +193,6 @@ export class TaskRunner {
 
   private skip(id: string, at: number): void {
     if (this.finished.has(id)) return;
-    this.complete({ id, hash: null, cache: 'miss', status: 'skipped', terminalOutput: '', startTime: at, endTime: at });
+    this.complete({ id, hash: null, cache: 'miss', status: 'skipped', terminalOutput: '', startTime: at, endTime: at, phases: noPhases() });
   }
 }

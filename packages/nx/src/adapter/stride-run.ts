@@ -35,9 +35,19 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   const root = context.root;
   const settings = readSettings(root, context.nxJsonConfiguration);
   const parallel = Number(process.env.STRIDE_PARALLEL) || context.nxJsonConfiguration.parallel || 3;
+  const setup: Record<string, number> = {};
+  let mark = startedAt;
+  const lap = (name: string): void => {
+    const now = Date.now();
+    setup[name] = now - mark;
+    mark = now;
+  };
+  lap('settingsMs');
   const files = await listWorkspaceFiles(root);
+  lap('listFilesMs');
   const fileHasher = new FileHasher(root, join(settings.strideDir, 'file-hashes.json'));
   const loadWarning = await fileHasher.load();
+  lap('loadFileHashesMs');
   const hasher = new NxTaskHasher(root, context.projectGraph, taskGraph, context.nxJsonConfiguration, new FileIndex(files), fileHasher);
   const scratchDir = mkdtempSync(join(tmpdir(), 'stride-run-'));
   writeFileSync(join(scratchDir, 'context.json'), JSON.stringify({ ...context, taskGraph: undefined }));
@@ -92,8 +102,10 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
     }
   } finally {
     rmSync(scratchDir, { recursive: true, force: true });
+    mark = Date.now();
     await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
-    const record = buildRunRecord(startedAt, Date.now(), parallel, outcomes, runner.warnings);
+    lap('saveFileHashesMs');
+    const record = buildRunRecord(startedAt, Date.now(), parallel, outcomes, runner.warnings, setup);
     await writeRunRecord(join(settings.strideDir, 'runs'), record);
     process.stdout.write(summaryLine(outcomes, runner.warnings));
   }
