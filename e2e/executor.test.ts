@@ -178,6 +178,18 @@ describe('bad configuration gets a clear error and a non-zero exit', () => {
     ws.git(['checkout', '--', 'libs/lib01/project.json']);
   });
 
+  it('names the task and the input when a runtime input fails', () => {
+    ws.updateJson<{ targetDefaults: { build: { inputs: unknown[] } } }>('nx.json', (nx) => {
+      nx.targetDefaults.build.inputs = ['production', { runtime: 'node -e "process.exit(4)"' }];
+      return nx;
+    });
+    const result = ws.nx(['run-many', '-t', 'build', '--output-style=static']);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('[lib00:build] the runtime input "node -e "process.exit(4)"" failed');
+    expect(result.output).toContain('fix: make the command succeed from the workspace root, or remove the input');
+    ws.git(['checkout', '--', 'nx.json']);
+  });
+
   it('names the nx.json plugin option at fault and the fix', () => {
     ws.updateJson<{ plugins: unknown[] }>('nx.json', (nx) => ({ ...nx, plugins: [{ plugin: '@stride/nx', options: { maxCacheSize: 'lots' } }] }));
     const result = ws.nx(['run-many', '-t', 'build']);

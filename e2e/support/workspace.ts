@@ -118,8 +118,13 @@ export class TestWorkspace {
 
 /** Creates a generated example workspace, linked to the shared install and committed to git. */
 export function createWorkspace(options: { projects?: number; width?: number; stride?: boolean } = {}): TestWorkspace {
+  return createWorkspaceWith((root) => generateWorkspace(root, options));
+}
+
+/** Like createWorkspace, with files written by `generate`. */
+export function createWorkspaceWith(generate: (root: string) => GeneratedWorkspace | void): TestWorkspace {
   const root = mkdtempSync(join(tmpdir(), 'stride-e2e-'));
-  const graph = generateWorkspace(root, options);
+  const graph = generate(root) ?? { projects: [], dependencies: {} };
   symlinkSync(join(inject('installDir'), 'node_modules'), join(root, 'node_modules'));
   const workspace = new TestWorkspace(root, graph);
   workspace.git(['init', '-q', '-b', 'main']);

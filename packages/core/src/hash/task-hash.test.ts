@@ -5,7 +5,6 @@ const base: TaskFingerprint = {
   runner: '@stride/nx:run',
   options: { command: 'tsc', env: { A: '1', B: '2' } },
   files: [['libs/a/src/index.ts', '1111']],
-  dependencies: { 'b:build': 'beef' },
   values: { 'env:CI': 'true' },
 };
 
@@ -19,7 +18,6 @@ describe('computeTaskHash', () => {
   it.each([
     ['a file content', { files: [['libs/a/src/index.ts', '2222']] as Array<[string, string]> }],
     ['a file path', { files: [['libs/a/src/main.ts', '1111']] as Array<[string, string]> }],
-    ['a dependency hash', { dependencies: { 'b:build': 'f00d' } }],
     ['an env value', { values: { 'env:CI': 'false' } }],
     ['an option', { options: { command: 'tsc -b' } }],
     ['the runner', { runner: 'nx:run-commands' }],

@@ -4,7 +4,7 @@ import { toHex64, xxhashApi } from './xxhash.js';
  * Bumped whenever the meaning of a hash changes (what goes in, how an artifact
  * is laid out), so artifacts of an older Stride are never restored by a newer one.
  */
-export const STRIDE_FORMAT_VERSION = '1';
+export const STRIDE_FORMAT_VERSION = '2';
 
 /** Everything a task's hash covers, already resolved to plain values. */
 export interface TaskFingerprint {
@@ -14,8 +14,6 @@ export interface TaskFingerprint {
   options: unknown;
   /** Input files as [workspace-relative path, content hash], sorted by path. */
   files: ReadonlyArray<readonly [string, string]>;
-  /** Hashes of the tasks this one depends on, keyed by task id. */
-  dependencies: Readonly<Record<string, string>>;
   /** Other named values: environment variables, runtime outputs, package versions. */
   values: Readonly<Record<string, string>>;
 }
@@ -29,7 +27,6 @@ export async function computeTaskHash(fingerprint: TaskFingerprint): Promise<str
   line(`runner:${fingerprint.runner}`);
   line(`options:${stableStringify(fingerprint.options)}`);
   for (const [path, hash] of fingerprint.files) line(`file:${path}:${hash}`);
-  for (const id of Object.keys(fingerprint.dependencies).sort()) line(`dep:${id}:${fingerprint.dependencies[id]}`);
   for (const name of Object.keys(fingerprint.values).sort()) line(`value:${name}=${fingerprint.values[name]}`);
   return toHex64(state.digest());
 }

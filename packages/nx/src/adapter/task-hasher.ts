@@ -35,9 +35,12 @@ const DEFAULT_NAMED_INPUT: Input[] = ['{projectRoot}/**/*'];
 /**
  * Computes Stride's hash of any task in the run's task graph, following Nx's
  * input semantics: named inputs, `^` dependency inputs, file sets, env and
- * runtime inputs, external dependencies and dependency outputs. A task's hash
- * covers the hashes of the tasks it depends on, so each is computed once and
- * remembered; in a run, a task is hashed when its dependencies are done.
+ * runtime inputs, external dependencies and dependency outputs. As in Nx, a
+ * task's hash covers its dependencies through `^` inputs (their files) and
+ * `dependentTasksOutputFiles` (their outputs), not through their hashes, so a
+ * dependency that re-runs to the same result does not invalidate its
+ * dependants. Tasks are hashed when their dependencies are done, so their
+ * outputs are on disk.
  */
 export class NxTaskHasher {
   private readonly memo = new Map<string, Promise<string>>();
@@ -84,23 +87,26 @@ export class NxTaskHasher {
     const values: Record<string, string> = { task: taskId };
     for (const name of inputs.env) values[`env:${name}`] = this.env[name] ?? '';
     for (const command of inputs.runtime) values[`runtime:${command}`] = this.runtime(command, taskId);
-    for (const pkg of inputs.externalDependencies ?? this.npmDependenciesOf(task.target.project)) {
-      values[`npm:${pkg}`] = this.externalVersion(pkg, taskId, inputs.externalDependencies !== undefined);
+    const options = resolveTaskOptions(task, target);
+    if (inputs.externalDependencies) {
+      for (const pkg of inputs.externalDependencies) values[`npm:${pkg}`] = this.externalVersion(pkg, taskId, true);
+    } else if (typeof options.executor === 'string') {
+      // Like Nx for any executor: the executor's own package, and the project's npm dependencies.
+      for (const pkg of [options.executor.split(':')[0] as string, ...this.npmDependenciesOf(task.target.project)]) {
+        values[`npm:${pkg}`] = this.externalVersion(pkg, taskId, false);
+      }
+    } else {
+      // Like Nx for nx:run-commands: a shell command may use any package, so every locked version counts.
+      values['npm:*'] = this.allExternals();
     }
     for (const { glob, transitive } of inputs.dependentOutputs) {
       for (const [path, hash] of await this.dependencyOutputFiles(taskId, glob, transitive)) values[`output:${path}`] = hash;
     }
 
-    const dependencies: Record<string, string> = {};
-    for (const edge of this.taskGraph.dependencies[taskId] ?? []) {
-      if (edge.inputs === false) continue;
-      dependencies[edge.id] = await this.hash(edge.id);
-    }
     return computeTaskHash({
       runner: target?.executor ?? 'nx:run-commands',
-      options: resolveTaskOptions(task, target),
+      options,
       files: files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-      dependencies,
       values,
     });
   }
@@ -227,6 +233,17 @@ export class NxTaskHasher {
     };
     visit(project);
     return [...found].sort();
+  }
+
+  private allExternalsHash: string | undefined;
+
+  /** Every external node and its version, as one value (computed once per run). */
+  private allExternals(): string {
+    this.allExternalsHash ??= Object.values(this.projectGraph.externalNodes ?? {})
+      .map((node) => `${node.name}@${node.data.version}${node.data.hash ? `:${node.data.hash}` : ''}`)
+      .sort()
+      .join(',');
+    return this.allExternalsHash;
   }
 
   private npmDependenciesOf(project: string): string[] {
