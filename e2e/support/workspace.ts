@@ -29,6 +29,7 @@ export interface RunRecord {
   parallel: number;
   tasks: RunRecordTask[];
   warnings: string[];
+  remote?: { hits: number; uploads: number; alreadyStored: number; refused: number; switchedOff: boolean; downloadBytes: number; uploadBytes: number };
 }
 
 /** A throw-away Nx 24 workspace outside the repo, with Stride installed from the tarballs. */

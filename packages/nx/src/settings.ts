@@ -1,6 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import type { NxJsonConfiguration } from '@nx/devkit';
-import { parseAge, parseSize, StrideError } from '@stride/core';
+import { parseAge, parseRemoteSettings, parseSize, type RemoteSettings, StrideError } from '@stride/core';
 
 export const PLUGIN_NAME = '@stride/nx';
 
@@ -12,9 +12,11 @@ export interface StrideSettings {
   cacheDirectory: string;
   maxCacheBytes: number;
   maxCacheAgeMs: number;
+  /** The S3 remote cache; undefined when no bucket is configured (local store only). */
+  remote: RemoteSettings | undefined;
 }
 
-const KNOWN_OPTIONS = ['cacheDirectory', 'maxCacheSize', 'maxCacheAge'] as const;
+const KNOWN_OPTIONS = ['cacheDirectory', 'maxCacheSize', 'maxCacheAge', 'remote'] as const;
 const DEFAULTS = { cacheDirectory: '.stride/cache', maxCacheSize: '10GB', maxCacheAge: '30d' };
 
 /**
@@ -24,6 +26,12 @@ const DEFAULTS = { cacheDirectory: '.stride/cache', maxCacheSize: '10GB', maxCac
 export function readSettings(root: string, nxJson: NxJsonConfiguration, env: NodeJS.ProcessEnv = process.env): StrideSettings {
   const options = pluginOptions(nxJson);
   for (const key of Object.keys(options)) {
+    if (/sign|secret|private|encryption/i.test(key)) {
+      throw new StrideError(`"${key}" looks like a secret, and secrets never live in nx.json`, {
+        setting: `plugins[@stride/nx].options.${key}`,
+        fix: 'remove it from nx.json; give the signing key as STRIDE_SIGNING_KEY or STRIDE_SIGNING_KEY_FILE in the environment',
+      });
+    }
     if (!(KNOWN_OPTIONS as readonly string[]).includes(key)) {
       throw new StrideError(`unknown Stride option "${key}" in nx.json`, {
         setting: `plugins[@stride/nx].options.${key}`,
@@ -44,6 +52,7 @@ export function readSettings(root: string, nxJson: NxJsonConfiguration, env: Nod
     cacheDirectory: isAbsolute(cacheDirectory) ? cacheDirectory : join(root, cacheDirectory),
     maxCacheBytes: parseSize(options.maxCacheSize ?? DEFAULTS.maxCacheSize, 'plugins[@stride/nx].options.maxCacheSize'),
     maxCacheAgeMs: parseAge(options.maxCacheAge ?? DEFAULTS.maxCacheAge, 'plugins[@stride/nx].options.maxCacheAge'),
+    remote: parseRemoteSettings(options.remote, env, 'plugins[@stride/nx].options.remote'),
   };
 }
 

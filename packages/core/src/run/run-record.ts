@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { RemoteStats } from '../remote/remote-cache.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import type { CacheStatus, TaskOutcome, TaskPhases, TaskStatus } from './runner.js';
 
@@ -23,6 +24,8 @@ export interface RunRecord {
   warnings: string[];
   /** Run-wide costs paid before any task: settings, file listing, file-hash cache. */
   setup: Record<string, number>;
+  /** Remote traffic, when a remote cache is configured. */
+  remote?: RemoteStats;
 }
 
 export function buildRunRecord(
@@ -32,6 +35,7 @@ export function buildRunRecord(
   outcomes: readonly TaskOutcome[],
   warnings: readonly string[],
   setup: Record<string, number> = {},
+  remote?: RemoteStats,
 ): RunRecord {
   return {
     startedAt: new Date(startedAt).toISOString(),
@@ -48,6 +52,7 @@ export function buildRunRecord(
     })),
     warnings: [...warnings],
     setup,
+    ...(remote ? { remote } : {}),
   };
 }
 

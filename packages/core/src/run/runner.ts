@@ -1,3 +1,4 @@
+import type { RemoteTier } from '../remote/remote-cache.js';
 import type { EntryMeta, LocalStore } from '../store/local-store.js';
 import { compareReady, criticalPathPriorities, dependantsOf, type TaskDag } from '../schedule/critical-path.js';
 import { AsyncQueue } from '../util/async-queue.js';
@@ -45,6 +46,8 @@ export interface RunRequest {
   dag: TaskDag;
   parallel: number;
   store: LocalStore;
+  /** Asked after a local miss; gets every newly stored entry to upload. */
+  remote?: RemoteTier;
   /** False under `--skip-nx-cache`: nothing is restored, results are still stored. */
   readCache: boolean;
   host: TaskHost;
@@ -119,10 +122,16 @@ export class TaskRunner {
     this.probing--;
     const hashedAt = Date.now();
     phases.hashMs = hashedAt - startTime;
+    let cache: CacheStatus = 'local';
+    if (!hit && this.request.readCache && this.request.remote) {
+      // Outside the lookup window: a download must not hold up the slots.
+      hit = await this.request.remote.fetch(hash, id);
+      cache = 'remote';
+    }
     const restored = hit ? await this.tryRestore(id, hit) : undefined;
     if (restored !== undefined) {
       phases.restoreMs = Date.now() - hashedAt;
-      this.complete({ id, hash, cache: 'local', status: 'success', terminalOutput: restored, startTime, endTime: Date.now(), phases });
+      this.complete({ id, hash, cache, status: 'success', terminalOutput: restored, startTime, endTime: Date.now(), phases });
     } else {
       this.runQueue.push({ id, hash, phases });
       this.runQueue.sort((a, b) => this.compare(a.id, b.id));
@@ -134,7 +143,7 @@ export class TaskRunner {
     try {
       return (await this.request.store.restore(meta, this.request.host.outputs(id))).terminalOutput;
     } catch (error) {
-      this.warnings.push(`${id}: could not restore ${meta.hash} from the local store, running it instead: ${errorMessage(error)}`);
+      this.warnings.push(`${id}: could not restore ${meta.hash}, running it instead: ${errorMessage(error)}`);
       return undefined;
     }
   }
@@ -167,7 +176,8 @@ export class TaskRunner {
     phases.runMs = ranAt - startTime;
     if (result.success) {
       try {
-        await store.save({ hash, taskId: id, durationMs: phases.runMs, outputs: host.outputs(id), terminalOutput: result.terminalOutput });
+        const meta = await store.save({ hash, taskId: id, durationMs: phases.runMs, outputs: host.outputs(id), terminalOutput: result.terminalOutput });
+        this.request.remote?.scheduleUpload(meta);
       } catch (error) {
         this.warnings.push(`${id}: could not store the result in the local store: ${errorMessage(error)}`);
       }

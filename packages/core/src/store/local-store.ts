@@ -102,6 +102,24 @@ export class LocalStore {
   }
 
   /**
+   * Adds an entry made elsewhere (a remote artifact), assembled and published
+   * like any other so readers never see it half-written.
+   */
+  async importEntry(meta: EntryMeta, writeArchive: ((target: string) => Promise<void>) | undefined, terminalOutput: string): Promise<EntryMeta> {
+    const temp = join(this.dir, '.tmp', `${meta.hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(temp, { recursive: true });
+    try {
+      if (writeArchive) await writeArchive(join(temp, ARCHIVE));
+      await writeFile(join(temp, TERMINAL), terminalOutput);
+      await writeFile(join(temp, META), `${JSON.stringify(meta, null, 2)}\n`);
+      await this.publish(temp, meta.hash);
+      return meta;
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+    }
+  }
+
+  /**
    * Replaces the task's outputs with the stored ones and returns the terminal
    * output to replay. The archive is checked (checksum, then every entry)
    * before anything on disk is touched.

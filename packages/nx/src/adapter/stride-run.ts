@@ -4,15 +4,21 @@ import { join } from 'node:path';
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   buildRunRecord,
+  createS3Store,
+  formatBytes,
   FileHasher,
   FileIndex,
   listWorkspaceFiles,
+  loadSigningKey,
   LocalStore,
+  parsePublicKey,
+  RemoteCache,
+  type RemoteStats,
   type TaskOutcome,
   TaskRunner,
   writeRunRecord,
 } from '@stride/core';
-import { readSettings } from '../settings.js';
+import { readSettings, type StrideSettings } from '../settings.js';
 import { executeTask } from './execute-task.js';
 import { isStreaming, printTaskOutput } from './live-output.js';
 import { resolveTaskOptions } from './task-options.js';
@@ -52,6 +58,10 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   const scratchDir = mkdtempSync(join(tmpdir(), 'stride-run-'));
   writeFileSync(join(scratchDir, 'context.json'), JSON.stringify({ ...context, taskGraph: undefined }));
 
+  const store = new LocalStore(settings.cacheDirectory, root);
+  const remote = await openRemote(settings, store);
+  lap('remoteSetupMs');
+
   const inRun = new Set(taskIds);
   const runner = new TaskRunner({
     dag: {
@@ -59,7 +69,8 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
       dependencies: Object.fromEntries(taskIds.map((id) => [id, (taskGraph.dependencies[id] ?? []).map((edge) => edge.id).filter((dep) => inRun.has(dep))])),
     },
     parallel,
-    store: new LocalStore(settings.cacheDirectory, root),
+    store,
+    ...(remote ? { remote } : {}),
     readCache: process.env.NX_SKIP_NX_CACHE !== 'true',
     host: {
       hash: (id) => hasher.hash(id),
@@ -103,21 +114,38 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   } finally {
     rmSync(scratchDir, { recursive: true, force: true });
     mark = Date.now();
+    await remote?.flush();
+    lap('remoteFlushMs');
     await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
     lap('saveFileHashesMs');
-    const record = buildRunRecord(startedAt, Date.now(), parallel, outcomes, runner.warnings, setup);
+    const warnings = [...runner.warnings, ...(remote?.warnings ?? [])];
+    const record = buildRunRecord(startedAt, Date.now(), parallel, outcomes, warnings, setup, remote?.stats);
     await writeRunRecord(join(settings.strideDir, 'runs'), record);
-    process.stdout.write(summaryLine(outcomes, runner.warnings));
+    process.stdout.write(summaryLine(outcomes, warnings, remote?.stats));
   }
 }
 
-function summaryLine(outcomes: readonly TaskOutcome[], warnings: readonly string[]): string {
+/** The remote tier, when a bucket is configured; the AWS SDK is loaded only then. */
+async function openRemote(settings: StrideSettings, store: LocalStore): Promise<RemoteCache | undefined> {
+  if (!settings.remote) return undefined;
+  const publicKeys = settings.remote.publicKeys.map((text, i) => parsePublicKey(text, `plugins[@stride/nx].options.remote.publicKeys[${i}]`));
+  const objects = await createS3Store(settings.remote);
+  return new RemoteCache(settings.remote, objects, store, loadSigningKey(process.env), publicKeys);
+}
+
+function summaryLine(outcomes: readonly TaskOutcome[], warnings: readonly string[], remote: RemoteStats | undefined): string {
   const count = (predicate: (o: TaskOutcome) => boolean): number => outcomes.filter(predicate).length;
   const restored = count((o) => o.cache === 'local' && o.status === 'success');
+  const fromRemote = count((o) => o.cache === 'remote' && o.status === 'success');
   const ran = count((o) => o.cache === 'miss' && o.status === 'success');
   const failed = count((o) => o.status === 'failure');
   const skipped = count((o) => o.status === 'skipped');
-  const lines = [`Stride: ${outcomes.length} tasks, ${restored} restored from the local store, ${ran} ran, ${failed} failed, ${skipped} skipped`];
+  const remotePart = remote ? `, ${fromRemote} from the remote` : '';
+  const lines = [`Stride: ${outcomes.length} tasks, ${restored} restored from the local store${remotePart}, ${ran} ran, ${failed} failed, ${skipped} skipped`];
+  if (remote) {
+    lines.push(`Stride remote: ${remote.hits} downloaded (${formatBytes(remote.downloadBytes)}), ${remote.uploads} uploaded (${formatBytes(remote.uploadBytes)}), ${remote.alreadyStored} already there, ${remote.refused} refused`);
+  }
   for (const warning of warnings) lines.push(`Stride warning: ${warning}`);
   return `${lines.join('\n')}\n`;
 }
+

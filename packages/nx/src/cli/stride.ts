@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NxJsonConfiguration } from '@nx/devkit';
-import { collectGarbage, errorMessage, LocalStore, parseAge, parseSize } from '@stride/core';
+import { collectGarbage, errorMessage, formatBytes, generateSigningKeyPair, LocalStore, parseAge, parseSize } from '@stride/core';
 import { readSettings } from '../settings.js';
 
 const HELP = `stride: Stride's command line (run it from an Nx workspace)
@@ -12,6 +12,9 @@ Usage:
       Evicts local store entries, least recently used first, until the store is
       under --max-size and nothing is older than --max-age. Defaults come from
       maxCacheSize / maxCacheAge in the @stride/nx plugin options (10GB, 30d).
+  stride keygen [--out <file>]
+      Writes an Ed25519 signing key for trusted CI (default ./stride-signing-key.pem)
+      and prints the public key line for remote.publicKeys in nx.json.
   stride --help
       Shows this help.
 
@@ -27,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'gc') return await gc(rest);
+    if (command === 'keygen') return await keygen(rest);
     process.stderr.write(`stride: unknown command "${command}"\n\n${HELP}`);
     return 2;
   } catch (error) {
@@ -56,13 +60,22 @@ function findWorkspaceRoot(start: string): string {
   }
 }
 
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+async function keygen(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { out: { type: 'string' } }, strict: true });
+  const out = resolve(values.out ?? 'stride-signing-key.pem');
+  if (existsSync(out)) throw new Error(`${out} already exists: refusing to overwrite a signing key (use --out to write elsewhere)`);
+  const pair = generateSigningKeyPair();
+  writeFileSync(out, pair.privateKeyPem, { mode: 0o600 });
+  process.stdout.write(
+    [
+      `Private key written to ${out} (key id ${pair.keyId}).`,
+      'Store it as a secret of your protected-branch CI only, as STRIDE_SIGNING_KEY (its contents) or STRIDE_SIGNING_KEY_FILE (a path),',
+      'then delete this file. Never commit it, never give it to pull-request jobs.',
+      '',
+      'Add the public key to nx.json, plugins[@stride/nx].options.remote.publicKeys:',
+      `  "${pair.publicKey}"`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
 }

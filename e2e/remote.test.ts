@@ -1,0 +1,154 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s3Client, startS3WithProxy, TEST_CREDENTIALS } from './support/s3.js';
+import { createWorkspace, type TestWorkspace } from './support/workspace.js';
+
+type Started = Awaited<ReturnType<typeof startS3WithProxy>>;
+
+const AWS_ENV = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
+
+/** Points a workspace's Stride at the bucket, through the fault proxy. */
+function useRemote(ws: TestWorkspace, endpoint: string, bucket: string, extra: Record<string, unknown> = {}): void {
+  ws.updateJson<Record<string, unknown>>('nx.json', (nx) => ({
+    ...nx,
+    plugins: [{ plugin: '@stride/nx', options: { remote: { bucket, endpoint, forcePathStyle: true, timeoutMs: 1500, ...extra } } }],
+  }));
+}
+
+/** A fresh machine: no local store, no outputs. */
+function wipe(ws: TestWorkspace): void {
+  rmSync(join(ws.root, '.stride'), { recursive: true, force: true });
+  for (const project of ws.graph.projects) rmSync(join(ws.root, 'libs', project, 'dist'), { recursive: true, force: true });
+}
+
+const outputs = (ws: TestWorkspace): string[] => ws.graph.projects.map((p) => `libs/${p}/dist`);
+const strideWarnings = (output: string): string[] => output.split('\n').filter((line) => line.startsWith('Stride warning:'));
+
+describe('S3 remote cache: a fresh machine gets the team\'s results', () => {
+  let server: Started;
+  let a: TestWorkspace;
+  let b: TestWorkspace;
+  let expected: Record<string, string>;
+
+  // Async: the fault proxy lives in this process, and a blocking spawn would stall it.
+  const build = (ws: TestWorkspace, env: NodeJS.ProcessEnv = {}) => ws.nxAsync(['run-many', '-t', 'build'], { ...AWS_ENV, STRIDE_REMOTE_SCOPE: 'trusted', ...env });
+
+  beforeAll(async () => {
+    server = await startS3WithProxy();
+    a = createWorkspace({ projects: 6, width: 3 });
+    b = createWorkspace({ projects: 6, width: 3 });
+    for (const ws of [a, b]) useRemote(ws, server.proxy.endpoint, server.s3.bucket);
+  });
+  afterAll(async () => {
+    a.remove();
+    b.remove();
+    await server.stop();
+  });
+
+  it('machine A builds cold and uploads every task under trusted/', async () => {
+    const result = await build(a);
+    expect(result.code, result.output).toBe(0);
+    expect(a.lastRun().remote, result.stdout).toMatchObject({ uploads: 6, hits: 0, refused: 0 });
+    expect(strideWarnings(result.stdout)).toEqual([]);
+    const client = s3Client(server.s3.endpoint);
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: server.s3.bucket, Prefix: 'stride/' }));
+    client.destroy();
+    const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
+    expect(keys).toHaveLength(6);
+    expect(keys.every((k) => /^stride\/trusted\/[0-9a-f]{16}\.stride$/.test(k))).toBe(true);
+    expected = a.digest(outputs(a));
+  });
+
+  it('machine B, with an empty store, restores every task from the remote, byte for byte, and runs nothing', async () => {
+    const result = await build(b);
+    expect(result.code, result.output).toBe(0);
+    expect(b.buildLog()).toEqual([]);
+    expect(b.lastRun().tasks.map((t) => t.cache)).toEqual(Array(6).fill('remote'));
+    expect(b.digest(outputs(b))).toEqual(expected);
+    // And the remote hits went into B's local store.
+    rmSync(join(b.root, 'libs/lib00/dist'), { recursive: true });
+    await build(b, { STRIDE_REMOTE_MODE: 'off' });
+    expect(b.lastRun().tasks.map((t) => t.cache)).toEqual(Array(6).fill('local'));
+  });
+
+  it('read-only uploads nothing; write-only never downloads; off never connects', async () => {
+    b.write('libs/lib02/src/index.js', "export const lib02 = 'read-only edit';\n");
+    const readOnly = await build(b, { STRIDE_REMOTE_MODE: 'read-only' });
+    expect(readOnly.code, readOnly.output).toBe(0);
+    expect(b.lastRun().remote).toMatchObject({ uploads: 0, alreadyStored: 0 });
+
+    wipe(b);
+    const writeOnly = await build(b, { STRIDE_REMOTE_MODE: 'write-only' });
+    expect(writeOnly.code, writeOnly.output).toBe(0);
+    expect(b.lastRun().tasks.every((t) => t.cache === 'miss')).toBe(true);
+    expect(b.lastRun().remote!.hits).toBe(0);
+
+    wipe(b);
+    const connections = server.proxy.connections;
+    const off = await build(b, { STRIDE_REMOTE_MODE: 'off' });
+    expect(off.code, off.output).toBe(0);
+    expect(server.proxy.connections).toBe(connections);
+    expect(b.lastRun().remote).toBeUndefined();
+    b.git(['checkout', '--', 'libs/lib02/src/index.js']);
+  });
+
+  describe.each([
+    ['the proxy drops every connection', { kind: 'drop' }, /unavailable|switched off/],
+    ['every request is delayed past the timeout', { kind: 'delay', ms: 4000 }, /unavailable|switched off/],
+    ['the server answers 500', { kind: 'status', code: 500 }, /unavailable|switched off/],
+    ['the server answers 503 SlowDown', { kind: 'status', code: 503, s3Code: 'SlowDown' }, /unavailable|switched off/],
+    ['a download is cut mid-stream', { kind: 'cut', afterBytes: 900 }, /unavailable|switched off|truncated/],
+    ['downloads come back with flipped bytes', { kind: 'corrupt', afterBytes: 700 }, /refused|unavailable|switched off/],
+  ] as const)('when %s', (_label, mode, warning) => {
+    it('the build succeeds with the right outputs, one warning, and nothing bad restored', async () => {
+      wipe(b);
+      server.proxy.setMode(mode);
+      try {
+        const result = await build(b, { STRIDE_REMOTE_MODE: 'read-only' });
+        expect(result.code, result.output).toBe(0);
+        expect(b.digest(outputs(b))).toEqual(expected);
+        const warnings = strideWarnings(result.stdout);
+        expect(warnings, result.stdout).toHaveLength(1);
+        expect(warnings[0]).toMatch(warning);
+        expect(warnings[0]).not.toContain(TEST_CREDENTIALS.secretAccessKey);
+        expect(b.lastRun().tasks.every((t) => t.status === 'success' && t.cache !== 'remote')).toBe(true);
+      } finally {
+        server.proxy.setMode({ kind: 'pass' });
+      }
+    });
+  });
+
+  it('the server stopped: the build succeeds locally with one warning', async () => {
+    wipe(b);
+    await server.s3.stop();
+    const result = await build(b);
+    expect(result.code, result.output).toBe(0);
+    expect(b.digest(outputs(b))).toEqual(expected);
+    expect(strideWarnings(result.stdout)).toHaveLength(1);
+    expect(b.lastRun().remote!.switchedOff || strideWarnings(result.stdout)[0]!.includes('unavailable')).toBe(true);
+  });
+});
+
+describe('bad remote settings are refused before any task runs', () => {
+  let ws: TestWorkspace;
+  beforeAll(() => {
+    ws = createWorkspace({ projects: 2 });
+  });
+  afterAll(() => ws.remove());
+
+  it.each([
+    [{ bucket: 'Bad_Bucket' }, {}, /"Bad_Bucket" is not a bucket name S3 accepts[\s\S]*setting: plugins\[@stride\/nx\]\.options\.remote\.bucket/],
+    [{ bucket: 'ok-bucket', endpoint: 'not a url' }, {}, /is not an http\(s\) URL/],
+    [{ bucket: 'ok-bucket', endpoint: 'http://cache.example.com' }, {}, /refusing plain HTTP to cache\.example\.com[\s\S]*fix: use https/],
+    [{ bucket: 'ok-bucket' }, { STRIDE_REMOTE_MODE: 'readonly' }, /invalid remote mode "readonly"[\s\S]*STRIDE_REMOTE_MODE \(environment\)[\s\S]*read-write, read-only, write-only, off/],
+    [{ bucket: 'ok-bucket', signingKey: 'abc' }, {}, /"signingKey" looks like a secret, and secrets never live in nx\.json/],
+  ])('%j %j', (remote, env, message) => {
+    ws.updateJson<Record<string, unknown>>('nx.json', (nx) => ({ ...nx, plugins: [{ plugin: '@stride/nx', options: { remote } }] }));
+    const result = ws.nx(['run-many', '-t', 'build'], env);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(message);
+    expect(ws.buildLog()).toEqual([]);
+  });
+});

@@ -1,0 +1,128 @@
+import { createHash, type KeyObject } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { STRIDE_FORMAT_VERSION } from '../hash/task-hash.js';
+import type { EntryMeta, LocalStore } from '../store/local-store.js';
+import { StrideError } from '../util/errors.js';
+import { type ArtifactSignature, signArtifact } from './signing.js';
+
+/**
+ * The remote artifact: one object per task hash, made of a JSON header line,
+ * then the outputs archive, then the terminal output. The header records the
+ * sizes and the sha256 of the bytes after it, and (from a trusted writer) an
+ * Ed25519 signature over hash, format and that digest.
+ */
+export interface ArtifactHeader {
+  magic: 'stride-artifact';
+  version: 1;
+  strideFormat: string;
+  hash: string;
+  taskId: string;
+  createdAt: string;
+  durationMs: number;
+  outputs: string[];
+  archivedPaths: string[];
+  archiveBytes: number;
+  archiveSha256: string | null;
+  terminalBytes: number;
+  /** sha256 of archive + terminal bytes. */
+  payloadSha256: string;
+  signature?: ArtifactSignature;
+}
+
+const MAX_HEADER_BYTES = 4 * 1024 * 1024;
+
+/** Packs a local store entry into an artifact file; returns its header and size. */
+export async function writeArtifact(store: LocalStore, meta: EntryMeta, file: string, signingKey: KeyObject | undefined): Promise<{ header: ArtifactHeader; bytes: number }> {
+  const dir = store.entryDir(meta.hash);
+  const parts = [...(meta.archiveSha256 ? [join(dir, 'outputs.tar')] : []), join(dir, 'terminal.txt')];
+  const digest = createHash('sha256');
+  for (const part of parts) for await (const chunk of createReadStream(part)) digest.update(chunk as Buffer);
+  const payloadSha256 = digest.digest('hex');
+  const header: ArtifactHeader = {
+    magic: 'stride-artifact',
+    version: 1,
+    strideFormat: STRIDE_FORMAT_VERSION,
+    hash: meta.hash,
+    taskId: meta.taskId,
+    createdAt: meta.createdAt,
+    durationMs: meta.durationMs,
+    outputs: meta.outputs,
+    archivedPaths: meta.archivedPaths,
+    archiveBytes: meta.archiveBytes,
+    archiveSha256: meta.archiveSha256,
+    terminalBytes: (await stat(join(dir, 'terminal.txt'))).size,
+    payloadSha256,
+    ...(signingKey ? { signature: signArtifact(signingKey, meta.hash, payloadSha256) } : {}),
+  };
+  const out = createWriteStream(file);
+  await new Promise<void>((resolve, reject) => out.write(`${JSON.stringify(header)}\n`, (e) => (e ? reject(e) : resolve())));
+  for (const part of parts) await pipeline(createReadStream(part), out, { end: false });
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  return { header, bytes: (await stat(file)).size };
+}
+
+/**
+ * Reads and checks a downloaded artifact's structure and bytes: the header is
+ * well-formed, names the expected hash and format, the sizes add up (a truncated
+ * object fails here) and the payload's sha256 matches (a flipped byte fails here).
+ * Whether to trust it (signatures) is the caller's decision.
+ */
+export async function readArtifact(file: string, expectedHash: string): Promise<{ header: ArtifactHeader; payloadOffset: number }> {
+  const bad = (why: string): StrideError => new StrideError(`artifact ${expectedHash} is ${why}; it was not restored`);
+  const handle = await open(file, 'r');
+  let headerText: string;
+  try {
+    const buffer = Buffer.alloc(Math.min(MAX_HEADER_BYTES, (await handle.stat()).size));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const newline = buffer.subarray(0, bytesRead).indexOf(0x0a);
+    if (newline < 0) throw bad('malformed (no header)');
+    headerText = buffer.subarray(0, newline).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+  let header: ArtifactHeader;
+  try {
+    header = JSON.parse(headerText) as ArtifactHeader;
+  } catch {
+    throw bad('malformed (unreadable header)');
+  }
+  if (header.magic !== 'stride-artifact' || header.version !== 1) throw bad('not a Stride artifact');
+  if (header.hash !== expectedHash) throw bad(`stored under the wrong key (it is for ${String(header.hash)})`);
+  if (header.strideFormat !== STRIDE_FORMAT_VERSION) throw bad(`from another Stride format (${String(header.strideFormat)})`);
+  const payloadOffset = Buffer.byteLength(headerText) + 1;
+  const size = (await stat(file)).size;
+  if (size !== payloadOffset + header.archiveBytes + header.terminalBytes) throw bad(`truncated or padded (${size} bytes, header says ${payloadOffset + header.archiveBytes + header.terminalBytes})`);
+  const digest = createHash('sha256');
+  for await (const chunk of createReadStream(file, { start: payloadOffset })) digest.update(chunk as Buffer);
+  if (digest.digest('hex') !== header.payloadSha256) throw bad('corrupt (checksum mismatch)');
+  return { header, payloadOffset };
+}
+
+/** Copies a checked artifact into the local store, so it is restored like any local hit. */
+export async function importArtifact(store: LocalStore, file: string, header: ArtifactHeader, payloadOffset: number): Promise<EntryMeta> {
+  const terminalStart = payloadOffset + header.archiveBytes;
+  const terminal: Buffer[] = [];
+  if (header.terminalBytes > 0) {
+    for await (const chunk of createReadStream(file, { start: terminalStart, end: terminalStart + header.terminalBytes - 1 })) terminal.push(chunk as Buffer);
+  }
+  const terminalOutput = Buffer.concat(terminal).toString('utf8');
+  return store.importEntry(
+    {
+      format: 1,
+      hash: header.hash,
+      taskId: header.taskId,
+      createdAt: header.createdAt,
+      durationMs: header.durationMs,
+      outputs: header.outputs,
+      archivedPaths: header.archivedPaths,
+      archiveBytes: header.archiveBytes,
+      archiveSha256: header.archiveSha256,
+      terminalBytes: header.terminalBytes,
+    },
+    header.archiveSha256 ? (target) => pipeline(createReadStream(file, { start: payloadOffset, end: terminalStart - 1 }), createWriteStream(target)) : undefined,
+    terminalOutput,
+  );
+}

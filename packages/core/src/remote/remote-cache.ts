@@ -1,0 +1,241 @@
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EntryMeta, LocalStore } from '../store/local-store.js';
+import { errorMessage } from '../util/errors.js';
+import { createLimit } from '../util/limit.js';
+import { importArtifact, readArtifact, writeArtifact } from './artifact.js';
+import { ArtifactTooLargeError, type ObjectStore } from './s3-store.js';
+import { TRUSTED_SCOPE, type RemoteSettings } from './settings.js';
+import { keyId, verifyArtifact } from './signing.js';
+
+/** What the runner needs of a remote tier. */
+export interface RemoteTier {
+  /** Looks the hash up remotely; a verified hit lands in the local store. */
+  fetch(hash: string, taskId: string): Promise<EntryMeta | undefined>;
+  /** Uploads a freshly stored entry in the background. */
+  scheduleUpload(meta: EntryMeta): void;
+}
+
+export interface RemoteStats {
+  hits: number;
+  downloadBytes: number;
+  downloadMs: number;
+  uploads: number;
+  uploadBytes: number;
+  uploadMs: number;
+  /** Uploads skipped because the bucket already held the hash. */
+  alreadyStored: number;
+  /** Objects found but not restored: corrupt, truncated, unsigned, too large. */
+  refused: number;
+  /** Uploads still pending when the end-of-run flush gave up. */
+  notUploaded: number;
+  /** Whether repeated failures switched the remote off during the run. */
+  switchedOff: boolean;
+  /** Each object found but not restored, and why. */
+  refusedObjects: Array<{ taskId: string; key: string; reason: string }>;
+}
+
+/** Failed requests in a row after which the remote is off for the rest of the run. */
+const FAILURES_BEFORE_SWITCH_OFF = 3;
+
+/**
+ * The S3 remote tier with trust tiers: a trusted run reads and writes only
+ * `<prefix>/trusted/`; any other run reads its own `<prefix>/scopes/<scope>/`
+ * then `trusted/`, and writes only its own scope. With public keys configured,
+ * nothing from `trusted/` is restored without a valid signature, so an artifact
+ * an untrusted job wrote, wherever it wrote it, never reaches a trusted build.
+ * Remote trouble never fails a task: it is counted, reported once, and after
+ * repeated failures the remote is switched off for the run.
+ */
+export class RemoteCache implements RemoteTier {
+  readonly stats: RemoteStats = { hits: 0, downloadBytes: 0, downloadMs: 0, uploads: 0, uploadBytes: 0, uploadMs: 0, alreadyStored: 0, refused: 0, notUploaded: 0, switchedOff: false, refusedObjects: [] };
+  private readonly objectWarnings: string[] = [];
+  private connectivityWarning: string | undefined;
+  private failuresInARow = 0;
+  private readonly limit: <T>(job: () => Promise<T>) => Promise<T>;
+  private readonly pending = new Set<Promise<void>>();
+  /** Hashes whose trusted object was refused: a trusted writer replaces them. */
+  private readonly toReplace = new Set<string>();
+  private readonly trusted: boolean;
+  private setupWarning: string | undefined;
+
+  constructor(
+    private readonly settings: RemoteSettings,
+    private readonly objects: ObjectStore,
+    private readonly store: LocalStore,
+    private readonly signingKey: KeyObject | undefined,
+    private readonly publicKeys: readonly KeyObject[],
+  ) {
+    this.limit = createLimit(settings.uploadConcurrency);
+    this.trusted = settings.scope === TRUSTED_SCOPE;
+    if (this.trusted && publicKeys.length > 0 && !signingKey && this.canWrite) {
+      this.setupWarning = 'this trusted run has no signing key (STRIDE_SIGNING_KEY), so it uploads nothing: trusted readers would refuse unsigned artifacts';
+    } else if (signingKey && publicKeys.length > 0 && !publicKeys.some((key) => keyId(key) === keyId(signingKey))) {
+      this.setupWarning = `the signing key (${keyId(signingKey)}) is not among remote.publicKeys, so trusted readers will refuse what this run uploads`;
+    }
+  }
+
+  /**
+   * At most one warning line for the whole run, however many requests failed:
+   * connectivity, refused objects (the first one named; all of them are in the
+   * run record), and setup problems, joined.
+   */
+  get warnings(): string[] {
+    const refused = this.stats.refusedObjects;
+    const first = refused[0];
+    const refusedLine = first
+      ? `refused ${refused.length === 1 ? 'a remote object' : `${refused.length} remote objects`}, ${first.key} (${first.taskId}): ${first.reason}${refused.length > 1 ? `; ${refused.length - 1} more in the run record` : ''}; those tasks ran instead`
+      : undefined;
+    const parts = [this.setupWarning, this.connectivityWarning, refusedLine, ...this.objectWarnings].filter((w): w is string => w !== undefined);
+    return parts.length > 0 ? [parts.join('; also, ')] : [];
+  }
+
+  private get canRead(): boolean {
+    return this.settings.mode === 'read-write' || this.settings.mode === 'read-only';
+  }
+
+  private get canWrite(): boolean {
+    return this.settings.mode === 'read-write' || this.settings.mode === 'write-only';
+  }
+
+  private key(location: 'trusted' | 'scope', hash: string): string {
+    const where = location === 'trusted' ? 'trusted' : `scopes/${this.settings.scope}`;
+    return `${this.settings.prefix ? `${this.settings.prefix}/` : ''}${where}/${hash}.stride`;
+  }
+
+  async fetch(hash: string, taskId: string): Promise<EntryMeta | undefined> {
+    if (!this.canRead || this.stats.switchedOff) return undefined;
+    const locations: Array<'trusted' | 'scope'> = this.trusted ? ['trusted'] : ['scope', 'trusted'];
+    for (const location of locations) {
+      const meta = await this.fetchFrom(location, hash, taskId);
+      if (meta) return meta;
+      if (this.stats.switchedOff) return undefined;
+    }
+    return undefined;
+  }
+
+  private async fetchFrom(location: 'trusted' | 'scope', hash: string, taskId: string): Promise<EntryMeta | undefined> {
+    const key = this.key(location, hash);
+    const file = await this.tempFile(hash);
+    const started = Date.now();
+    try {
+      let bytes: number | undefined;
+      try {
+        bytes = await this.objects.download(key, file, this.settings.maxArtifactBytes);
+        this.succeeded();
+      } catch (error) {
+        if (error instanceof ArtifactTooLargeError) return this.refuse(taskId, key, hash, location, error.message);
+        this.failed(error);
+        return undefined;
+      }
+      if (bytes === undefined) return undefined;
+      let checked;
+      try {
+        checked = await readArtifact(file, hash);
+      } catch (error) {
+        return this.refuse(taskId, key, hash, location, errorMessage(error));
+      }
+      const needsSignature = location === 'trusted' && this.publicKeys.length > 0;
+      if (needsSignature && !verifyArtifact(this.publicKeys, hash, checked.header.payloadSha256, checked.header.signature)) {
+        return this.refuse(taskId, key, hash, location, 'it carries no valid signature from a key in remote.publicKeys');
+      }
+      const meta = await importArtifact(this.store, file, checked.header, checked.payloadOffset);
+      this.stats.hits++;
+      this.stats.downloadBytes += bytes;
+      this.stats.downloadMs += Date.now() - started;
+      return meta;
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  scheduleUpload(meta: EntryMeta): void {
+    if (!this.canWrite || this.stats.switchedOff) return;
+    if (this.trusted && this.publicKeys.length > 0 && !this.signingKey) return;
+    const job = this.limit(() => this.upload(meta)).finally(() => this.pending.delete(job));
+    this.pending.add(job);
+  }
+
+  private async upload(meta: EntryMeta): Promise<void> {
+    if (this.stats.switchedOff) return;
+    const location = this.trusted ? 'trusted' : 'scope';
+    const key = this.key(location, meta.hash);
+    const replace = this.toReplace.has(meta.hash);
+    const file = await this.tempFile(meta.hash);
+    const started = Date.now();
+    try {
+      if (!replace && (await this.objects.exists(key))) {
+        this.succeeded();
+        this.stats.alreadyStored++;
+        return;
+      }
+      const { bytes } = await writeArtifact(this.store, meta, file, this.signingKey);
+      if (bytes > this.settings.maxArtifactBytes) {
+        this.objectWarnings.push(`${meta.taskId}: not uploaded, ${bytes} bytes is over remote.maxArtifactSize`);
+        return;
+      }
+      await this.objects.upload(key, file, bytes, replace);
+      this.succeeded();
+      this.stats.uploads++;
+      this.stats.uploadBytes += bytes;
+      this.stats.uploadMs += Date.now() - started;
+    } catch (error) {
+      this.failed(error);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  /** Waits for pending uploads, at most `flushTimeoutMs`; what is left is reported. */
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.settings.flushTimeoutMs)));
+    const result = await Promise.race([Promise.allSettled([...this.pending]).then(() => 'done' as const), timedOut]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      this.stats.notUploaded = this.pending.size;
+      this.objectWarnings.push(`${this.pending.size} uploads did not finish within ${this.settings.flushTimeoutMs} ms (remote.flushTimeoutMs); they stay in the local store`);
+    }
+  }
+
+  private refuse(taskId: string, key: string, hash: string, location: 'trusted' | 'scope', why: string): undefined {
+    this.stats.refused++;
+    this.stats.refusedObjects.push({ taskId, key, reason: why });
+    if (location === 'trusted' && this.trusted) this.toReplace.add(hash);
+    if (location === 'scope') this.toReplace.add(hash);
+    return undefined;
+  }
+
+  private succeeded(): void {
+    this.failuresInARow = 0;
+  }
+
+  private failed(error: unknown): void {
+    const message = redactSecrets(errorMessage(error));
+    this.failuresInARow++;
+    if (this.failuresInARow >= FAILURES_BEFORE_SWITCH_OFF) {
+      this.stats.switchedOff = true;
+      this.connectivityWarning = `remote cache ${this.objects.location} switched off for the rest of this run after ${this.failuresInARow} failed requests (last: ${message}); tasks run and are stored locally`;
+    } else if (!this.stats.switchedOff) {
+      this.connectivityWarning = `remote cache ${this.objects.location} unavailable (${message}); the tasks concerned ran locally`;
+    }
+  }
+
+  private async tempFile(hash: string): Promise<string> {
+    const dir = join(this.store.dir, '.tmp');
+    await mkdir(dir, { recursive: true });
+    return join(dir, `remote-${hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  }
+}
+
+/** Errors from the SDK or the network must never carry a credential into a log. */
+export function redactSecrets(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  let out = text;
+  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'STRIDE_SIGNING_KEY', 'AWS_ACCESS_KEY_ID']) {
+    const value = env[name];
+    if (value && value.length >= 8) out = out.split(value).join('***');
+  }
+  return out;
+}
