@@ -62,13 +62,15 @@ export function parsePublicKey(text: string, setting: string): KeyObject {
   }
 }
 
-export function keyId(publicKey: KeyObject): string {
+/** The id of a key pair, from either of its keys. */
+export function keyId(key: KeyObject): string {
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
   return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 16);
 }
 
 export function signArtifact(privateKey: KeyObject, hash: string, payloadSha256: string): ArtifactSignature {
   return {
-    keyId: keyId(createPublicKey(privateKey)),
+    keyId: keyId(privateKey),
     value: sign(null, signedMessage(hash, payloadSha256), privateKey).toString('base64'),
   };
 }
