@@ -4,7 +4,7 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { STRIDE_FORMAT_VERSION } from '../hash/task-hash.js';
-import type { EntryMeta, LocalStore } from '../store/local-store.js';
+import { ENTRY_FORMAT, type EntryMeta, type LocalStore } from '../store/local-store.js';
 import { StrideError } from '../util/errors.js';
 import { type ArtifactSignature, signArtifact } from './signing.js';
 
@@ -14,19 +14,10 @@ import { type ArtifactSignature, signArtifact } from './signing.js';
  * sizes and the sha256 of the bytes after it, and (from a trusted writer) an
  * Ed25519 signature over hash, format and that digest.
  */
-export interface ArtifactHeader {
+export interface ArtifactHeader extends Omit<EntryMeta, 'format'> {
   magic: 'stride-artifact';
   version: 1;
   strideFormat: string;
-  hash: string;
-  taskId: string;
-  createdAt: string;
-  durationMs: number;
-  outputs: string[];
-  archivedPaths: string[];
-  archiveBytes: number;
-  archiveSha256: string | null;
-  terminalBytes: number;
   /** sha256 of archive + terminal bytes. */
   payloadSha256: string;
   signature?: ArtifactSignature;
@@ -41,18 +32,12 @@ export async function writeArtifact(store: LocalStore, meta: EntryMeta, file: st
   const digest = createHash('sha256');
   for (const part of parts) for await (const chunk of createReadStream(part)) digest.update(chunk as Buffer);
   const payloadSha256 = digest.digest('hex');
+  const { format: _format, ...entry } = meta;
   const header: ArtifactHeader = {
     magic: 'stride-artifact',
     version: 1,
     strideFormat: STRIDE_FORMAT_VERSION,
-    hash: meta.hash,
-    taskId: meta.taskId,
-    createdAt: meta.createdAt,
-    durationMs: meta.durationMs,
-    outputs: meta.outputs,
-    archivedPaths: meta.archivedPaths,
-    archiveBytes: meta.archiveBytes,
-    archiveSha256: meta.archiveSha256,
+    ...entry,
     terminalBytes: (await stat(join(dir, 'terminal.txt'))).size,
     payloadSha256,
     ...(signingKey ? { signature: signArtifact(signingKey, meta.hash, payloadSha256) } : {}),
@@ -109,19 +94,9 @@ export async function importArtifact(store: LocalStore, file: string, header: Ar
     for await (const chunk of createReadStream(file, { start: terminalStart, end: terminalStart + header.terminalBytes - 1 })) terminal.push(chunk as Buffer);
   }
   const terminalOutput = Buffer.concat(terminal).toString('utf8');
+  const { magic: _magic, version: _version, strideFormat: _format, payloadSha256: _digest, signature: _signature, ...entry } = header;
   return store.importEntry(
-    {
-      format: 1,
-      hash: header.hash,
-      taskId: header.taskId,
-      createdAt: header.createdAt,
-      durationMs: header.durationMs,
-      outputs: header.outputs,
-      archivedPaths: header.archivedPaths,
-      archiveBytes: header.archiveBytes,
-      archiveSha256: header.archiveSha256,
-      terminalBytes: header.terminalBytes,
-    },
+    { format: ENTRY_FORMAT, ...entry },
     header.archiveSha256 ? (target) => pipeline(createReadStream(file, { start: payloadOffset, end: terminalStart - 1 }), createWriteStream(target)) : undefined,
     terminalOutput,
   );

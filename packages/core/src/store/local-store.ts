@@ -5,7 +5,8 @@ import { StrideError } from '../util/errors.js';
 import { assertArchiveSafe, extractArchive, packArchive, sha256File } from './archive.js';
 import { clearOutputs, existingOutputPaths, outputBase } from './output-paths.js';
 
-const ENTRY_FORMAT = 1;
+/** Layout version of a store entry; entries of another version are ignored. */
+export const ENTRY_FORMAT = 1;
 const META = 'meta.json';
 const ARCHIVE = 'outputs.tar';
 const TERMINAL = 'terminal.txt';
