@@ -152,3 +152,49 @@ describe('bad remote settings are refused before any task runs', () => {
     expect(ws.buildLog()).toEqual([]);
   });
 });
+
+describe('large artifacts', () => {
+  let server: Started;
+  let a: TestWorkspace;
+  let b: TestWorkspace;
+  const BIG = 'node ../../tools/build.mjs && node -e "require(\'fs\').writeFileSync(\'dist/big.bin\', require(\'crypto\').randomBytes(20 * 1024 * 1024))"';
+
+  beforeAll(async () => {
+    server = await startS3WithProxy();
+    a = createWorkspace({ projects: 1 });
+    b = createWorkspace({ projects: 1 });
+    for (const ws of [a, b]) {
+      useRemote(ws, server.s3.endpoint, server.s3.bucket, { timeoutMs: 10_000 });
+      ws.updateJson<{ targets: { build: { options: { command: string } } } }>('libs/lib00/project.json', (p) => {
+        p.targets.build.options.command = BIG;
+        return p;
+      });
+    }
+  });
+  afterAll(async () => {
+    a.remove();
+    b.remove();
+    await server.stop();
+  });
+
+  it('go up in parts and come back byte for byte on another machine', async () => {
+    const env = { ...AWS_ENV, STRIDE_REMOTE_SCOPE: 'trusted' };
+    const up = await a.nxAsync(['run-many', '-t', 'build'], env);
+    expect(up.code, up.output).toBe(0);
+    expect(a.lastRun().remote).toMatchObject({ uploads: 1 });
+    expect(a.lastRun().remote!.uploadBytes).toBeGreaterThan(20 * 1024 * 1024);
+    const down = await b.nxAsync(['run-many', '-t', 'build'], env);
+    expect(down.code, down.output).toBe(0);
+    expect(b.lastRun().tasks[0]!.cache).toBe('remote');
+    expect(b.digest(['libs/lib00/dist'])).toEqual(a.digest(['libs/lib00/dist']));
+  });
+
+  it('over remote.maxArtifactSize: refused, and the task runs', async () => {
+    useRemote(b, server.s3.endpoint, server.s3.bucket, { timeoutMs: 10_000, maxArtifactSize: 1024 * 1024 });
+    rmSync(join(b.root, '.stride'), { recursive: true, force: true });
+    const result = await b.nxAsync(['run-many', '-t', 'build'], { ...AWS_ENV, STRIDE_REMOTE_SCOPE: 'trusted', STRIDE_REMOTE_MODE: 'read-only' });
+    expect(result.code, result.output).toBe(0);
+    expect(b.lastRun().tasks[0]!.cache).toBe('miss');
+    expect(result.stdout).toMatch(/Stride warning: refused a remote object.*over the 1048576-byte limit/);
+  });
+});
