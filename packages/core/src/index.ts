@@ -6,7 +6,7 @@ export { formatBytes } from './util/format.js';
 export { listWorkspaceFiles } from './hash/workspace-files.js';
 export { FileIndex, type FileSelector } from './hash/file-selector.js';
 export { FileHasher } from './hash/file-hasher.js';
-export { computeTaskHash, stableStringify, STRIDE_FORMAT_VERSION, type TaskFingerprint } from './hash/task-hash.js';
+export { computeTaskHash, digestFileSet, stableStringify, STRIDE_FORMAT_VERSION, type TaskFingerprint } from './hash/task-hash.js';
 export { LocalStore, type EntryMeta, type SaveRequest, type StoreHit } from './store/local-store.js';
 export { collectGarbage, type GcLimits, type GcReport } from './store/gc.js';
 export { existingOutputPaths, filesUnder, outputBase } from './store/output-paths.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { computeTaskHash, stableStringify, type TaskFingerprint } from './task-hash.js';
+import { computeTaskHash, digestFileSet, stableStringify, type TaskFingerprint } from './task-hash.js';
 
 const base: TaskFingerprint = {
   runner: '@stride/nx:run',
   options: { command: 'tsc', env: { A: '1', B: '2' } },
-  files: [['libs/a/src/index.ts', '1111']],
+  fileSets: [['a:default', '1111']],
   values: { 'env:CI': 'true' },
 };
 
@@ -16,13 +16,23 @@ describe('computeTaskHash', () => {
   });
 
   it.each([
-    ['a file content', { files: [['libs/a/src/index.ts', '2222']] as Array<[string, string]> }],
-    ['a file path', { files: [['libs/a/src/main.ts', '1111']] as Array<[string, string]> }],
+    ['a file set digest', { fileSets: [['a:default', '2222']] as Array<[string, string]> }],
+    ['a file set label', { fileSets: [['b:default', '1111']] as Array<[string, string]> }],
     ['an env value', { values: { 'env:CI': 'false' } }],
     ['an option', { options: { command: 'tsc -b' } }],
     ['the runner', { runner: 'nx:run-commands' }],
   ])('changes with %s', async (_label, change) => {
     expect(await computeTaskHash({ ...base, ...change })).not.toBe(await computeTaskHash(base));
+  });
+});
+
+describe('digestFileSet', () => {
+  it('changes with a path or a content hash, and is stable', async () => {
+    const base = await digestFileSet([['a.ts', '1'], ['b.ts', '2']]);
+    expect(await digestFileSet([['a.ts', '1'], ['b.ts', '2']])).toBe(base);
+    expect(await digestFileSet([['a.ts', '1'], ['c.ts', '2']])).not.toBe(base);
+    expect(await digestFileSet([['a.ts', '1'], ['b.ts', '3']])).not.toBe(base);
+    expect(await digestFileSet([['a.ts', '1']])).not.toBe(base);
   });
 });
 

@@ -4,7 +4,7 @@ import { toHex64, xxhashApi } from './xxhash.js';
  * Bumped whenever the meaning of a hash changes (what goes in, how an artifact
  * is laid out), so artifacts of an older Stride are never restored by a newer one.
  */
-export const STRIDE_FORMAT_VERSION = '2';
+export const STRIDE_FORMAT_VERSION = '3';
 
 /** Everything a task's hash covers, already resolved to plain values. */
 export interface TaskFingerprint {
@@ -12,8 +12,12 @@ export interface TaskFingerprint {
   runner: string;
   /** The task's resolved options, as JSON-compatible data. */
   options: unknown;
-  /** Input files as [workspace-relative path, content hash], sorted by path. */
-  files: ReadonlyArray<readonly [string, string]>;
+  /**
+   * Input file sets as [what selected them, digest of their paths and contents]
+   * (see digestFileSet), so a project's files are digested once per run however
+   * many tasks include them.
+   */
+  fileSets: ReadonlyArray<readonly [string, string]>;
   /** Other named values: environment variables, runtime outputs, package versions. */
   values: Readonly<Record<string, string>>;
 }
@@ -26,8 +30,16 @@ export async function computeTaskHash(fingerprint: TaskFingerprint): Promise<str
   line(`stride:${STRIDE_FORMAT_VERSION}`);
   line(`runner:${fingerprint.runner}`);
   line(`options:${stableStringify(fingerprint.options)}`);
-  for (const [path, hash] of fingerprint.files) line(`file:${path}:${hash}`);
+  for (const [label, digest] of [...fingerprint.fileSets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) line(`files:${label}:${digest}`);
   for (const name of Object.keys(fingerprint.values).sort()) line(`value:${name}=${fingerprint.values[name]}`);
+  return toHex64(state.digest());
+}
+
+/** One digest for a set of files, from [path, content hash] pairs sorted by path. */
+export async function digestFileSet(files: ReadonlyArray<readonly [string, string]>): Promise<string> {
+  const api = await xxhashApi();
+  const state = api.create64();
+  for (const [path, hash] of files) state.update(`${path}\0${hash}\n`);
   return toHex64(state.digest());
 }
 

@@ -3,6 +3,7 @@ import type { NxJsonConfiguration, ProjectGraph, TargetConfiguration, Task, Task
 import picomatch from 'picomatch';
 import {
   computeTaskHash,
+  digestFileSet,
   existingOutputPaths,
   type FileHasher,
   type FileIndex,
@@ -44,6 +45,7 @@ const DEFAULT_NAMED_INPUT: Input[] = ['{projectRoot}/**/*'];
  */
 export class NxTaskHasher {
   private readonly memo = new Map<string, Promise<string>>();
+  private readonly fileSets = new Map<string, Promise<string>>();
   private readonly projectRoots: Array<[string, string]>;
 
   constructor(
@@ -67,6 +69,24 @@ export class NxTaskHasher {
     return pending;
   }
 
+  /**
+   * The digest of one project's file set, computed once per run: with `^`
+   * inputs, a library's files are part of every dependant's hash, and a
+   * dependant must not re-read and re-hash them.
+   */
+  private fileSetDigest(label: string, project: string, bucket: FileBucket): Promise<string> {
+    let pending = this.fileSets.get(label);
+    if (!pending) {
+      pending = (async () => {
+        const paths = this.files.select(this.scoped(project, bucket));
+        const hashes = await Promise.all(paths.map((path) => this.fileHasher.hash(path)));
+        return digestFileSet(paths.map((path, i) => [path, hashes[i] as string] as const));
+      })();
+      this.fileSets.set(label, pending);
+    }
+    return pending;
+  }
+
   private task(taskId: string): Task {
     const task = this.taskGraph.tasks[taskId];
     if (!task) throw new StrideError(`task ${taskId} is not in Nx's task graph`, { task: taskId });
@@ -80,9 +100,10 @@ export class NxTaskHasher {
     const target = node.data.targets?.[task.target.target];
     const inputs = this.expand(task.target.project, (target?.inputs as Input[] | undefined) ?? DEFAULT_INPUTS, taskId);
 
-    const files: Array<[string, string]> = [];
+    const fileSets: Array<[string, string]> = [];
     for (const [project, bucket] of inputs.files) {
-      for (const path of this.files.select(this.scoped(project, bucket))) files.push([path, await this.fileHasher.hash(path)]);
+      const label = `${project}:${JSON.stringify(bucket)}`;
+      fileSets.push([label, await this.fileSetDigest(label, project, bucket)]);
     }
     const values: Record<string, string> = { task: taskId };
     for (const name of inputs.env) values[`env:${name}`] = this.env[name] ?? '';
@@ -106,7 +127,7 @@ export class NxTaskHasher {
     return computeTaskHash({
       runner: target?.executor ?? 'nx:run-commands',
       options,
-      files: files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      fileSets,
       values,
     });
   }
