@@ -37,8 +37,11 @@ console.log('built ' + project + ' (' + sources.length + ' bytes of source)');
 `;
 
 /**
+ * `filesPerProject` (optional) pads each project's `src` with small generated
+ * modules (`src/mod-NNN.js`) up to that many source files in all; without it a
+ * project has exactly its three files, as before.
  * @param {string} dir
- * @param {{ projects?: number, width?: number, stride?: boolean }} [options]
+ * @param {{ projects?: number, width?: number, stride?: boolean, filesPerProject?: number }} [options]
  * @returns {{ projects: string[], dependencies: Record<string, string[]> }}
  */
 export function generateWorkspace(dir, options = {}) {
@@ -87,6 +90,10 @@ export function generateWorkspace(dir, options = {}) {
     writeFileSync(join(root, 'src', 'index.js'), `export const ${name} = '${name}';\n`);
     writeFileSync(join(root, 'src', 'util.js'), `export function ${name}Util(x) { return x + ${names.indexOf(name)}; }\n`);
     writeFileSync(join(root, 'src', 'index.spec.js'), `// spec for ${name}\n`);
+    for (let k = 3; k < (options.filesPerProject ?? 3); k++) {
+      const module = `mod-${String(k).padStart(3, '0')}`;
+      writeFileSync(join(root, 'src', `${module}.js`), `// ${name}/${module}\nexport const value${k} = ${k} * ${names.indexOf(name) + 1};\n`);
+    }
   }
   return { projects: names, dependencies };
 }
