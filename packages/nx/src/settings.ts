@@ -1,6 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import type { NxJsonConfiguration } from '@nx/devkit';
-import { parseAge, parseRemoteSettings, parseSize, type RemoteSettings, StrideError } from '@stride/core';
+import { parseAge, parseRemoteSettings, parseSize, refuseSecretSetting, type RemoteSettings, StrideError } from '@stride/core';
 
 export const PLUGIN_NAME = '@stride/nx';
 
@@ -26,12 +26,7 @@ const DEFAULTS = { cacheDirectory: '.stride/cache', maxCacheSize: '10GB', maxCac
 export function readSettings(root: string, nxJson: NxJsonConfiguration, env: NodeJS.ProcessEnv = process.env): StrideSettings {
   const options = pluginOptions(nxJson);
   for (const key of Object.keys(options)) {
-    if (/sign|secret|private|encryption/i.test(key)) {
-      throw new StrideError(`"${key}" looks like a secret, and secrets never live in nx.json`, {
-        setting: `plugins[@stride/nx].options.${key}`,
-        fix: 'remove it from nx.json; give the signing key as STRIDE_SIGNING_KEY or STRIDE_SIGNING_KEY_FILE in the environment',
-      });
-    }
+    refuseSecretSetting(key, `plugins[@stride/nx].options.${key}`);
     if (!(KNOWN_OPTIONS as readonly string[]).includes(key)) {
       throw new StrideError(`unknown Stride option "${key}" in nx.json`, {
         setting: `plugins[@stride/nx].options.${key}`,

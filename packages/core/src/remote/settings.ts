@@ -60,12 +60,7 @@ export function parseRemoteSettings(raw: unknown, env: NodeJS.ProcessEnv, where:
   }
   const options = { ...((raw ?? {}) as Record<string, unknown>) };
   for (const key of Object.keys(options)) {
-    if (/sign|secret|private|encryption/i.test(key) && !(KNOWN as readonly string[]).includes(key)) {
-      throw new StrideError(`"${key}" looks like a secret, and secrets never live in nx.json`, {
-        setting: `${where}.${key}`,
-        fix: 'remove it from nx.json; give the signing key as STRIDE_SIGNING_KEY or STRIDE_SIGNING_KEY_FILE in the environment',
-      });
-    }
+    if (!(KNOWN as readonly string[]).includes(key)) refuseSecretSetting(key, `${where}.${key}`);
     if (!(KNOWN as readonly string[]).includes(key)) {
       throw new StrideError(`unknown remote setting "${key}"`, { setting: `${where}.${key}`, fix: `use one of: ${KNOWN.join(', ')}` });
     }
@@ -144,6 +139,16 @@ function positiveNumber(value: unknown, fallback: number, fail: () => never): nu
 function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '');
   return bare === 'localhost' || bare === '::1' || bare.startsWith('127.');
+}
+
+/** Signing keys and other secrets are read from the environment only, never from nx.json. */
+export function refuseSecretSetting(key: string, setting: string): void {
+  if (/sign|secret|private|encryption/i.test(key)) {
+    throw new StrideError(`"${key}" looks like a secret, and secrets never live in nx.json`, {
+      setting,
+      fix: 'remove it from nx.json; give the signing key as STRIDE_SIGNING_KEY or STRIDE_SIGNING_KEY_FILE in the environment',
+    });
+  }
 }
 
 /** S3's rules for new bucket names (general purpose buckets). */

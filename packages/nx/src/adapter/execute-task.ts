@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutorContext, Task, TaskGraph } from '@nx/devkit';
@@ -15,8 +16,32 @@ export interface ExecutionContext {
   root: string;
   context: ExecutorContext;
   taskGraph: TaskGraph;
-  /** Folder for files handed to wrapped-executor workers. */
-  scratchDir: string;
+  /** Files handed to wrapped-executor workers. */
+  scratch: WorkerScratch;
+}
+
+/**
+ * The folder of job files for wrapped-executor workers, with the run's
+ * ExecutorContext (the whole project graph) written once. Made on first use:
+ * a run of shell commands only never serializes the graph.
+ */
+export class WorkerScratch {
+  private dir: string | undefined;
+
+  constructor(private readonly context: ExecutorContext) {}
+
+  /** The folder, and the path of the context file in it. */
+  open(): { dir: string; contextFile: string } {
+    if (!this.dir) {
+      this.dir = mkdtempSync(join(tmpdir(), 'stride-run-'));
+      writeFileSync(join(this.dir, 'context.json'), JSON.stringify({ ...this.context, taskGraph: undefined }));
+    }
+    return { dir: this.dir, contextFile: join(this.dir, 'context.json') };
+  }
+
+  dispose(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -55,6 +80,7 @@ function commandRequests(options: RunExecutorOptions, task: Task, cwd: string, e
 }
 
 function wrappedRequest(run: ExecutionContext, task: Task, options: RunExecutorOptions, env: NodeJS.ProcessEnv): SpawnRequest {
+  const { dir, contextFile } = run.scratch.open();
   const job: WrappedExecutorJob = {
     root: run.root,
     project: task.target.project,
@@ -62,9 +88,9 @@ function wrappedRequest(run: ExecutionContext, task: Task, options: RunExecutorO
     configuration: task.target.configuration ?? null,
     executor: options.executor as string,
     options: options.options ?? {},
-    contextFile: join(run.scratchDir, 'context.json'),
+    contextFile,
   };
-  const jobFile = join(run.scratchDir, `${task.id.replace(/[^a-zA-Z0-9_.-]/g, '_')}.json`);
+  const jobFile = join(dir, `${task.id.replace(/[^a-zA-Z0-9_.-]/g, '_')}.json`);
   writeFileSync(jobFile, JSON.stringify(job));
   return { command: process.execPath, args: [WORKER, jobFile], cwd: run.root, env, shell: false };
 }

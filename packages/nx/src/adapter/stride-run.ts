@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
@@ -19,7 +17,7 @@ import {
   writeRunRecord,
 } from '@stride/core';
 import { readSettings, type StrideSettings } from '../settings.js';
-import { executeTask } from './execute-task.js';
+import { executeTask, WorkerScratch } from './execute-task.js';
 import { isStreaming, printTaskOutput } from './live-output.js';
 import { resolveTaskOptions } from './task-options.js';
 import { NxTaskHasher } from './task-hasher.js';
@@ -55,8 +53,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   const loadWarning = await fileHasher.load();
   lap('loadFileHashesMs');
   const hasher = new NxTaskHasher(root, context.projectGraph, taskGraph, context.nxJsonConfiguration, new FileIndex(files), fileHasher);
-  const scratchDir = mkdtempSync(join(tmpdir(), 'stride-run-'));
-  writeFileSync(join(scratchDir, 'context.json'), JSON.stringify({ ...context, taskGraph: undefined }));
+  const scratch = new WorkerScratch(context);
 
   const store = new LocalStore(settings.cacheDirectory, root);
   const remote = await openRemote(settings, store);
@@ -79,7 +76,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
         const task = taskGraph.tasks[id];
         if (!task) throw new Error(`task ${id} is not in Nx's task graph`);
         const target = context.projectsConfigurations.projects[task.target.project]?.targets?.[task.target.target];
-        return executeTask({ root, context, taskGraph, scratchDir }, task, resolveTaskOptions(task, target), hash);
+        return executeTask({ root, context, taskGraph, scratch }, task, resolveTaskOptions(task, target), hash);
       },
     },
   });
@@ -112,7 +109,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
       };
     }
   } finally {
-    rmSync(scratchDir, { recursive: true, force: true });
+    scratch.dispose();
     mark = Date.now();
     await remote?.flush();
     lap('remoteFlushMs');
