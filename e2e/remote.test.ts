@@ -56,8 +56,9 @@ describe('S3 remote cache: a fresh machine gets the team\'s results', () => {
     const listed = await client.send(new ListObjectsV2Command({ Bucket: server.s3.bucket, Prefix: 'stride/' }));
     client.destroy();
     const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
-    expect(keys).toHaveLength(6);
-    expect(keys.every((k) => /^stride\/trusted\/[0-9a-f]{16}\.stride$/.test(k))).toBe(true);
+    // Six artifacts, and the team's timing history beside them.
+    expect(keys.filter((k) => /^stride\/trusted\/[0-9a-f]{16}\.stride$/.test(k))).toHaveLength(6);
+    expect(keys.filter((k) => !/^stride\/trusted\/[0-9a-f]{16}\.stride$/.test(k))).toEqual(['stride/timings/trusted.json']);
     expected = a.digest(outputs(a));
   });
 
@@ -67,6 +68,9 @@ describe('S3 remote cache: a fresh machine gets the team\'s results', () => {
     expect(b.buildLog()).toEqual([]);
     expect(b.lastRun().tasks.map((t) => t.cache)).toEqual(Array(6).fill('remote'));
     expect(b.digest(outputs(b))).toEqual(expected);
+    // B had no history of its own: it scheduled by the durations A recorded and shared.
+    const learned = JSON.parse(a.read('.stride/timings.json')) as { tasks: Record<string, { ms: number }> };
+    expect(Object.fromEntries(b.lastRun().tasks.map((t) => [t.id, t.estimateMs]))).toEqual(Object.fromEntries(Object.entries(learned.tasks).map(([id, t]) => [id, t.ms])));
     // And the remote hits went into B's local store.
     rmSync(join(b.root, 'libs/lib00/dist'), { recursive: true });
     await build(b, { STRIDE_REMOTE_MODE: 'off' });

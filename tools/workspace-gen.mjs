@@ -97,3 +97,43 @@ export function generateWorkspace(dir, options = {}) {
   }
   return { projects: names, dependencies };
 }
+
+/**
+ * A workspace whose `build` tasks only sleep: one project per task of `graph`
+ * (`{ dag: { ids, dependencies }, durationMs }`, as from @stride/core's
+ * skewedDag and friends), so that schedulers can be compared on a known shape.
+ * `stride: false` gives the same graph through `nx:run-commands` with Nx's cache
+ * off, for Nx's own scheduler.
+ * @param {string} dir
+ * @param {{ dag: { ids: string[], dependencies: Record<string, string[]> }, durationMs: Record<string, number> }} graph
+ * @param {{ stride?: boolean }} [options]
+ * @returns {{ projects: string[], dependencies: Record<string, string[]> }}
+ */
+export function generateTimedWorkspace(dir, graph, options = {}) {
+  const stride = options.stride ?? true;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, '.gitignore'), 'node_modules\n.nx\n.stride\n');
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'stride-timed', private: true, version: '0.0.0' }, null, 2) + '\n');
+  const nxJson = {
+    neverConnectToCloud: true,
+    useDaemonProcess: false,
+    targetDefaults: { build: { dependsOn: ['^build'], cache: false } },
+    ...(stride ? { plugins: ['@stride/nx'] } : {}),
+  };
+  writeFileSync(join(dir, 'nx.json'), JSON.stringify(nxJson, null, 2) + '\n');
+  const dependencies = {};
+  for (const id of graph.dag.ids) {
+    const name = id.replace(/[^a-zA-Z0-9-]/g, '-');
+    dependencies[name] = (graph.dag.dependencies[id] ?? []).map((dep) => dep.replace(/[^a-zA-Z0-9-]/g, '-'));
+    const root = join(dir, 'libs', name);
+    mkdirSync(root, { recursive: true });
+    const command = `sleep ${(graph.durationMs[id] ?? 0) / 1000}`;
+    const build = stride ? { executor: '@stride/nx:run', options: { command } } : { executor: 'nx:run-commands', options: { command } };
+    writeFileSync(
+      join(root, 'project.json'),
+      JSON.stringify({ name, root: `libs/${name}`, implicitDependencies: dependencies[name], targets: { build } }, null, 2) + '\n',
+    );
+    writeFileSync(join(root, 'index.js'), `// ${name}\n`);
+  }
+  return { projects: Object.keys(dependencies), dependencies };
+}

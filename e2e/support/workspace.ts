@@ -21,6 +21,9 @@ export interface RunRecordTask {
   status: 'success' | 'failure' | 'skipped';
   startMs: number;
   endMs: number;
+  estimateMs: number;
+  attempts: number;
+  flaky: boolean;
 }
 
 export interface RunRecord {
@@ -29,6 +32,7 @@ export interface RunRecord {
   parallel: number;
   tasks: RunRecordTask[];
   warnings: string[];
+  criticalPath: { predicted: { ids: string[]; ms: number }; actual: { ids: string[]; ms: number } };
   remote?: { hits: number; uploads: number; alreadyStored: number; refused: number; switchedOff: boolean; downloadBytes: number; uploadBytes: number };
 }
 

@@ -20,17 +20,15 @@
 // exits non-zero only when a run fails (non-zero exit, a task not restored, an
 // output missing), never because of a timing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { generateWorkspace } from '../workspace-gen.mjs';
+import { benchEnv, installStride, NX_VERSION, repoRoot, strideTarballs } from './common.mjs';
 import { breakdown, median, readPerfDumps } from './timeline.mjs';
 
-const NX_VERSION = '24.0.6';
-const repoRoot = resolve(import.meta.dirname, '..', '..');
 const perfDump = join(import.meta.dirname, 'perf-dump.cjs');
 const hashProbe = join(import.meta.dirname, 'hash-probe.mjs');
 
@@ -68,22 +66,7 @@ try {
 }
 const benchDir = resolve(flags.dir ?? process.env.STRIDE_BENCH_DIR ?? join(tmpdir(), 'stride-bench'));
 
-// The environment of every nx run: the caller's, minus anything Nx- or
-// Stride-specific that could change what runs, minus what `pnpm bench` adds:
-// npm_* variables (with npm_config_user_agent=pnpm/..., Nx 24 in a workspace
-// without a lockfile spawns `pnpm --ignore-workspace --version` twice per
-// run, about 0.5 s here) and node_modules/.bin folders on PATH. Plus the
-// settings every run uses.
-const baseEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !/^(NX_|STRIDE_|npm_|pnpm_)/i.test(k) && !['NODE_OPTIONS', 'INIT_CWD'].includes(k)),
-);
-for (const key of Object.keys(baseEnv).filter((k) => k.toUpperCase() === 'PATH')) {
-  baseEnv[key] = baseEnv[key]
-    .split(delimiter)
-    .filter((entry) => !/node_modules[\\/]\.bin[\\/]?$/.test(entry))
-    .join(delimiter);
-}
-Object.assign(baseEnv, { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' });
+const baseEnv = benchEnv();
 
 const failures = [];
 // The 1-minute load average before each measured run: other work on the
@@ -93,18 +76,9 @@ const benchStarted = Date.now();
 const log = (line = '') => process.stdout.write(`${line}\n`);
 
 // ---------------------------------------------------------------- set-up
-const tarballs = existsSync(join(repoRoot, 'dist', 'packages'))
-  ? readdirSync(join(repoRoot, 'dist', 'packages'))
-      .filter((f) => f.endsWith('.tgz'))
-      .sort()
-      .map((f) => join(repoRoot, 'dist', 'packages', f))
-  : [];
-if (tarballs.length < 2) {
-  console.error('no Stride tarballs in dist/packages: run `pnpm bench` (it packs them first) or `pnpm run pack`');
-  process.exit(1);
-}
+const tarballs = strideTarballs();
 mkdirSync(benchDir, { recursive: true });
-const installDir = install(tarballs);
+const installDir = installStride(benchDir, tarballs, log);
 const variants = {
   stride: join(benchDir, 'ws-stride'),
   nx: join(benchDir, 'ws-nx'),
@@ -194,22 +168,6 @@ if (failures.length > 0) {
 }
 
 // ---------------------------------------------------------------- helpers
-
-/** npm-installs nx and the tarballs once per set of tarballs, outside the repo. */
-function install(files) {
-  const key = createHash('sha256');
-  for (const file of files) key.update(readFileSync(file));
-  const dir = join(benchDir, `install-${key.digest('hex').slice(0, 16)}`);
-  if (!existsSync(join(dir, 'done'))) {
-    for (const old of readdirSync(benchDir).filter((f) => f.startsWith('install-'))) rmSync(join(benchDir, old), { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'stride-bench-install', private: true }));
-    log(`Installing nx@${NX_VERSION} and Stride from the tarballs (npm) into ${dir}...`);
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '-D', `nx@${NX_VERSION}`, ...files], { cwd: dir, stdio: 'inherit' });
-    writeFileSync(join(dir, 'done'), '');
-  }
-  return dir;
-}
 
 /**
  * One `nx run-many -t build`, timed from just before the spawn to just after

@@ -10,9 +10,12 @@ export { computeTaskHash, digestFileSet, stableStringify, STRIDE_FORMAT_VERSION,
 export { LocalStore, type EntryMeta, type SaveRequest, type StoreHit } from './store/local-store.js';
 export { collectGarbage, type GcLimits, type GcReport } from './store/gc.js';
 export { existingOutputPaths, filesUnder, outputBase } from './store/output-paths.js';
-export { criticalPathPriorities, compareReady, dependantsOf, type TaskDag } from './schedule/critical-path.js';
-export { TaskRunner, type CacheStatus, type TaskStatus, type TaskOutcome, type TaskPhases, type TaskHost, type ExecutionResult, type RunRequest } from './run/runner.js';
-export { buildRunRecord, writeRunRecord, type RunRecord, type RunRecordTask } from './run/run-record.js';
+export { criticalPathPriorities, compareReady, dependantsOf, predictedCriticalPath, observedCriticalPath, type TaskDag, type CriticalPath, type TaskSpan } from './schedule/critical-path.js';
+export { TimingHistory, mergeTimings, parseTimings, DEFAULT_ESTIMATE_MS, type TimingEntry, type TimingsFile } from './schedule/timings.js';
+export { simulateMakespan, makespanLowerBound, criticalPathOrder, nxReadyOrder, type ReadyOrder } from './schedule/simulate.js';
+export { randomDag, seededRandom, skewedDag, chainDag, fanDag, diamondDag, type TimedDag } from './schedule/random-dag.js';
+export { TaskRunner, type CacheStatus, type TaskStatus, type TaskOutcome, type TaskPhases, type TaskHost, type TaskLimits, type ExecutionResult, type RunRequest } from './run/runner.js';
+export { buildRunRecord, writeRunRecord, type RunRecord, type RunRecordTask, type RunRecordInput } from './run/run-record.js';
 export { runCaptured, type CapturedRun, type SpawnRequest } from './run/spawn.js';
 export { parseRemoteSettings, refuseSecretSetting, isValidBucketName, TRUSTED_SCOPE, DEFAULT_SCOPE, type RemoteSettings, type RemoteMode } from './remote/settings.js';
 export { loadSigningKey, parsePublicKey, keyId, signArtifact, verifyArtifact, generateSigningKeyPair, type ArtifactSignature } from './remote/signing.js';

@@ -4,7 +4,7 @@
  * tasks actually run.
  */
 import type { NxPlugin, PreTasksExecutionContext } from '@nx/devkit';
-import { resolveParallel, wantsStreamedOutput } from './parallel.js';
+import { resolveParallel, wantsBail, wantsStreamedOutput } from './parallel.js';
 
 export const name = '@stride/nx';
 
@@ -15,4 +15,6 @@ export const preTasksExecution: NxPlugin['preTasksExecution'] = (_options: unkno
   // Under Nx's stream output style each task's lines are printed live, prefixed;
   // otherwise a task's output is printed whole under its heading when it ends.
   process.env.STRIDE_STREAM_OUTPUT = String(wantsStreamedOutput(context.argv));
+  // `--nxBail` does not reach a batch either: with it, the first failure stops the run.
+  process.env.STRIDE_BAIL = String(wantsBail(context.argv));
 };

@@ -45,3 +45,9 @@ export function wantsStreamedOutput(argv: readonly string[]): boolean {
   const style = readFlag(argv, 'output-style') ?? readFlag(argv, 'outputStyle');
   return style === 'stream';
 }
+
+/** True under Nx's `--nxBail` (`--nx-bail`): stop at the first failing task. */
+export function wantsBail(argv: readonly string[]): boolean {
+  const flag = readFlag(argv, 'nxBail') ?? readFlag(argv, 'nx-bail');
+  return flag !== undefined && flag !== 'false';
+}

@@ -1,9 +1,11 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EntryMeta, LocalStore } from '../store/local-store.js';
 import { errorMessage } from '../util/errors.js';
 import { createLimit } from '../util/limit.js';
+import { writeJsonAtomic } from '../util/atomic-write.js';
+import { mergeTimings, parseTimings, type TimingsFile } from '../schedule/timings.js';
 import { importArtifact, readArtifact, writeArtifact } from './artifact.js';
 import { ArtifactTooLargeError, type ObjectStore } from './s3-store.js';
 import { TRUSTED_SCOPE, type RemoteSettings } from './settings.js';
@@ -35,6 +37,9 @@ export interface RemoteStats {
   /** Each object found but not restored, and why. */
   refusedObjects: Array<{ taskId: string; key: string; reason: string }>;
 }
+
+/** A timing history larger than this in the bucket is not read: it cannot be one Stride wrote. */
+const MAX_TIMINGS_BYTES = 4 * 1024 * 1024;
 
 /** Failed requests in a row after which the remote is off for the rest of the run. */
 const FAILURES_BEFORE_SWITCH_OFF = 3;
@@ -185,6 +190,69 @@ export class RemoteCache implements RemoteTier {
     } finally {
       await rm(file, { force: true });
     }
+  }
+
+  private timingsKey(location: 'trusted' | 'scope'): string {
+    const where = location === 'trusted' ? 'trusted' : `scopes/${this.settings.scope}`;
+    return `${this.settings.prefix ? `${this.settings.prefix}/` : ''}timings/${where}.json`;
+  }
+
+  /**
+   * The team's timing history, so a fresh machine schedules well on its first
+   * run: a trusted run reads only the trusted history, any other run its own
+   * scope's too. It only orders tasks, never decides what is restored, so it is
+   * not signed; malformed entries are dropped.
+   */
+  async readTimings(): Promise<TimingsFile | undefined> {
+    if (!this.canRead || this.stats.switchedOff) return undefined;
+    const locations: Array<'trusted' | 'scope'> = this.trusted ? ['trusted'] : ['trusted', 'scope'];
+    let merged: TimingsFile | undefined;
+    for (const location of locations) {
+      const found = await this.readTimingsFrom(this.timingsKey(location));
+      if (found) merged = merged ? mergeTimings(merged, found) : found;
+      if (this.stats.switchedOff) break;
+    }
+    return merged;
+  }
+
+  private async readTimingsFrom(key: string): Promise<TimingsFile | undefined> {
+    const file = await this.tempFile('timings');
+    try {
+      const bytes = await this.objects.download(key, file, MAX_TIMINGS_BYTES);
+      this.succeeded();
+      return bytes === undefined ? undefined : parseTimings(await readFile(file, 'utf8'));
+    } catch (error) {
+      if (!(error instanceof ArtifactTooLargeError) && !(error instanceof SyntaxError)) this.failed(error);
+      return undefined;
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  /**
+   * Merges this run's history into the bucket's copy for its own scope (read,
+   * merge, write: two machines writing at once can lose one's newest samples,
+   * which only costs a slightly worse order once). Written in the end-of-run flush.
+   */
+  scheduleTimingsUpload(history: () => TimingsFile): void {
+    if (!this.canWrite || this.stats.switchedOff) return;
+    if (this.trusted && this.publicKeys.length > 0 && !this.signingKey) return;
+    const job = this.limit(async () => {
+      const key = this.timingsKey(this.trusted ? 'trusted' : 'scope');
+      const current = await this.readTimingsFrom(key);
+      if (this.stats.switchedOff) return;
+      const file = await this.tempFile('timings');
+      try {
+        await writeJsonAtomic(file, current ? mergeTimings(current, history()) : history());
+        await this.objects.upload(key, file, (await stat(file)).size, true);
+        this.succeeded();
+      } catch (error) {
+        this.failed(error);
+      } finally {
+        await rm(file, { force: true });
+      }
+    }).finally(() => this.pending.delete(job));
+    this.pending.add(job);
   }
 
   /** Waits for pending uploads, at most `flushTimeoutMs`; what is left is reported. */

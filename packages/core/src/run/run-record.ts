@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { RemoteStats } from '../remote/remote-cache.js';
+import { type CriticalPath, observedCriticalPath, predictedCriticalPath, type TaskDag, type TaskSpan } from '../schedule/critical-path.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import type { CacheStatus, TaskOutcome, TaskPhases, TaskStatus } from './runner.js';
 
@@ -13,6 +14,12 @@ export interface RunRecordTask {
   endMs: number;
   /** Where the task's time went: hash (and lookup), restore, run, store. */
   phases: TaskPhases;
+  /** What the scheduler expected the task to take if it had to run. */
+  estimateMs: number;
+  /** Runs of the task (1 + retries used); 0 when restored or skipped. */
+  attempts: number;
+  /** Succeeded only on a retry. */
+  flaky: boolean;
 }
 
 /** What `.stride/runs/*.json` holds: tests, benchmarks and reports read it. */
@@ -24,23 +31,34 @@ export interface RunRecord {
   warnings: string[];
   /** Run-wide costs paid before any task: settings, file listing, file-hash cache. */
   setup: Record<string, number>;
+  /**
+   * The longest chain by the estimates the run was scheduled with, and the
+   * chain that actually decided when the run ended.
+   */
+  criticalPath: { predicted: CriticalPath; actual: CriticalPath };
   /** Remote traffic, when a remote cache is configured. */
   remote?: RemoteStats;
 }
 
-export function buildRunRecord(
-  startedAt: number,
-  endedAt: number,
-  parallel: number,
-  outcomes: readonly TaskOutcome[],
-  warnings: readonly string[],
-  setup: Record<string, number> = {},
-  remote?: RemoteStats,
-): RunRecord {
+export interface RunRecordInput {
+  startedAt: number;
+  endedAt: number;
+  parallel: number;
+  dag: TaskDag;
+  estimateMs: (id: string) => number;
+  outcomes: readonly TaskOutcome[];
+  warnings: readonly string[];
+  setup?: Record<string, number>;
+  remote?: RemoteStats;
+}
+
+export function buildRunRecord(input: RunRecordInput): RunRecord {
+  const { startedAt, outcomes } = input;
+  const spans = new Map<string, TaskSpan>(outcomes.filter((o) => o.status !== 'skipped').map((o) => [o.id, { start: o.startTime - startedAt, end: o.endTime - startedAt }]));
   return {
     startedAt: new Date(startedAt).toISOString(),
-    endedAt: new Date(endedAt).toISOString(),
-    parallel,
+    endedAt: new Date(input.endedAt).toISOString(),
+    parallel: input.parallel,
     tasks: outcomes.map((o) => ({
       id: o.id,
       hash: o.hash,
@@ -49,10 +67,14 @@ export function buildRunRecord(
       startMs: Math.max(0, o.startTime - startedAt),
       endMs: Math.max(0, o.endTime - startedAt),
       phases: o.phases,
+      estimateMs: o.estimateMs,
+      attempts: o.attempts,
+      flaky: o.flaky,
     })),
-    warnings: [...warnings],
-    setup,
-    ...(remote ? { remote } : {}),
+    warnings: [...input.warnings],
+    setup: input.setup ?? {},
+    criticalPath: { predicted: predictedCriticalPath(input.dag, input.estimateMs), actual: observedCriticalPath(input.dag, spans) },
+    ...(input.remote ? { remote: input.remote } : {}),
   };
 }
 

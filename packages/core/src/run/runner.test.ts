@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalStore } from '../store/local-store.js';
 import { type TaskHost, type TaskOutcome, TaskRunner } from './runner.js';
+import { TimingHistory } from '../schedule/timings.js';
+import { runCaptured } from './spawn.js';
 
 /** A host whose tasks are in-memory functions: this pins the runner's own behaviour. */
-function host(options: { fail?: string[]; delayMs?: Record<string, number> } = {}) {
+function host(options: { fail?: string[]; delayMs?: Record<string, number>; failTimes?: Record<string, number> } = {}) {
   const executed: string[] = [];
+  const failuresLeft = { ...options.failTimes };
   let running = 0;
   let maxRunning = 0;
   const impl: TaskHost = {
@@ -19,7 +22,9 @@ function host(options: { fail?: string[]; delayMs?: Record<string, number> } = {
       maxRunning = Math.max(maxRunning, running);
       await new Promise((resolve) => setTimeout(resolve, options.delayMs?.[id] ?? 5));
       running--;
-      return { success: !options.fail?.includes(id), terminalOutput: `ran ${id}\n` };
+      const flakyFailure = (failuresLeft[id] ?? 0) > 0;
+      if (flakyFailure) failuresLeft[id] = (failuresLeft[id] ?? 0) - 1;
+      return { success: !options.fail?.includes(id) && !flakyFailure, terminalOutput: `ran ${id}\n` };
     },
   };
   return { impl, executed, maxRunning: () => maxRunning };
@@ -95,5 +100,80 @@ describe('TaskRunner', () => {
     const [outcome] = await collect(new TaskRunner({ dag: { ids: ['a'], dependencies: {} }, parallel: 1, store, readCache: true, host: impl }));
     expect(outcome?.status).toBe('failure');
     expect(outcome?.terminalOutput).toMatch(/named input "prod"/);
+  });
+
+  it('retries a failure with backoff: a retried success is flaky, a deterministic failure still fails', async () => {
+    const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
+    const run = host({ failTimes: { flaky: 1 }, fail: ['broken'] });
+    const impl: TaskHost = { ...run.impl, limits: () => ({ retries: 2, retryDelayMs: 10 }) };
+    const outcomes = await collect(new TaskRunner({ dag: { ids: ['flaky', 'broken'], dependencies: {} }, parallel: 2, store, readCache: true, host: impl }));
+    const byId = Object.fromEntries(outcomes.map((o) => [o.id, o]));
+    expect(byId.flaky).toMatchObject({ status: 'success', attempts: 2, flaky: true });
+    expect(byId.flaky?.terminalOutput).toMatch(/attempt 1 of 3\); retrying in 0s[\s\S]*marked flaky/);
+    expect(byId.broken).toMatchObject({ status: 'failure', attempts: 3, flaky: false });
+    // The stored (replayed) output is the successful attempt's alone.
+    expect((await store.restore((await store.lookup('h-flaky'))!, [])).terminalOutput).toBe('ran flaky\n');
+  });
+
+  it('kills a task that outlives its timeout, with the processes it started, and says so', async () => {
+    const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
+    const marker = join(mkdtempSync(join(tmpdir(), 'stride-timeout-')), 'grandchild-survived');
+    const impl: TaskHost = {
+      hash: async (id) => `h-${id}`,
+      outputs: () => [],
+      // The shell starts a grandchild that would write the marker after 1.5 s.
+      execute: async (_id, _hash, signal) => {
+        const result = await runCaptured({ command: `(sleep 1.5; touch ${marker}) & sleep 30`, cwd: tmpdir(), env: process.env, shell: true, ...(signal ? { signal } : {}) });
+        return { success: result.exitCode === 0, terminalOutput: result.output };
+      },
+      limits: () => ({ retries: 0, retryDelayMs: 0, timeoutMs: 300 }),
+    };
+    const started = Date.now();
+    const [outcome] = await collect(new TaskRunner({ dag: { ids: ['slow'], dependencies: {} }, parallel: 1, store, readCache: true, host: impl }));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(outcome?.status).toBe('failure');
+    expect(outcome?.terminalOutput).toMatch(/slow timed out after 0.3s \(its "timeout" option\) and was killed/);
+    await new Promise((resolve) => setTimeout(resolve, 1800));
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('under bail, skips everything not yet started after the first failure', async () => {
+    const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
+    const ids = ['bad', 'a', 'b', 'c', 'd'];
+    const run = host({ fail: ['bad'] });
+    // bad has the highest priority (a dependant), so it runs first, alone.
+    const dag = { ids: [...ids, 'after'], dependencies: { after: ['bad'] } };
+    const outcomes = await collect(new TaskRunner({ dag, parallel: 1, store, readCache: true, bail: true, host: run.impl }));
+    expect(run.executed).toEqual(['bad']);
+    expect(outcomes.filter((o) => o.status === 'skipped').map((o) => o.id).sort()).toEqual(['a', 'after', 'b', 'c', 'd']);
+    const withoutBail = host({ fail: ['bad'] });
+    await collect(new TaskRunner({ dag, parallel: 1, store, readCache: false, host: withoutBail.impl }));
+    expect(withoutBail.executed.sort()).toEqual(['a', 'b', 'bad', 'c', 'd']);
+  });
+
+  it('orders a second run better than the first from the durations the first recorded', async () => {
+    // Unequal tasks, parallel 2: `long` (600 ms) has no dependants, `s1..s4` (60 ms each) one each.
+    // With nothing known, ties go by dependants and the short ones go first; once durations are
+    // known, `long` starts at once and the run is shorter.
+    const dag = {
+      ids: ['long', 's1', 's2', 's3', 's4', 'd1', 'd2', 'd3', 'd4'],
+      dependencies: { d1: ['s1'], d2: ['s2'], d3: ['s3'], d4: ['s4'] },
+    };
+    const delayMs: Record<string, number> = { long: 600, s1: 60, s2: 60, s3: 60, s4: 60, d1: 60, d2: 60, d3: 60, d4: 60 };
+    const history = new TimingHistory();
+    const runOnce = async () => {
+      const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
+      const run = host({ delayMs });
+      const outcomes = await collect(new TaskRunner({ dag, parallel: 2, store, readCache: true, host: run.impl, estimateMs: (id) => history.estimate(id) }));
+      for (const o of outcomes) history.record(o.id, o.phases.runMs);
+      const makespan = Math.max(...outcomes.map((o) => o.endTime)) - Math.min(...outcomes.map((o) => o.startTime));
+      return { order: run.executed, makespan, longStart: run.executed.indexOf('long') };
+    };
+    const first = await runOnce();
+    const second = await runOnce();
+    expect(first.longStart).toBeGreaterThan(0);
+    expect(second.order[0]).toBe('long');
+    expect(second.makespan).toBeLessThan(first.makespan);
   });
 });

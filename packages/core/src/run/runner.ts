@@ -18,6 +18,12 @@ export interface TaskOutcome {
   endTime: number;
   /** Where the task's time went, in milliseconds. */
   phases: TaskPhases;
+  /** What the scheduler expected the task to take if it ran. */
+  estimateMs: number;
+  /** How many times it ran (1 + retries used); 0 when restored or skipped. */
+  attempts: number;
+  /** Failed at first, then succeeded on a retry. */
+  flaky: boolean;
 }
 
 export interface TaskPhases {
@@ -28,10 +34,23 @@ export interface TaskPhases {
 }
 
 const noPhases = (): TaskPhases => ({ hashMs: 0, restoreMs: 0, runMs: 0, storeMs: 0 });
+const noLimits: TaskLimits = { retries: 0, retryDelayMs: 0 };
+
+/** Seconds for messages: `30s`, `1.5s`. */
+const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))}s`;
 
 export interface ExecutionResult {
   success: boolean;
   terminalOutput: string;
+}
+
+/** Per-task limits on running it: the executor's `retries`, `retryDelay` and `timeout`. */
+export interface TaskLimits {
+  retries: number;
+  /** Before the first retry; doubled before each next one. */
+  retryDelayMs: number;
+  /** The task is killed, with its process tree, after this long; undefined: no limit. */
+  timeoutMs?: number;
 }
 
 /** What the runner needs from its host (the Nx adapter) for each task. */
@@ -39,7 +58,10 @@ export interface TaskHost {
   hash(id: string): Promise<string>;
   /** Declared outputs, workspace-relative, possibly globs. */
   outputs(id: string): readonly string[];
-  execute(id: string, hash: string): Promise<ExecutionResult>;
+  /** Runs the task; when `signal` aborts (a timeout) the task's processes must be killed. */
+  execute(id: string, hash: string, signal?: AbortSignal): Promise<ExecutionResult>;
+  /** Retries and timeout for the task; none when absent. */
+  limits?(id: string): TaskLimits;
 }
 
 export interface RunRequest {
@@ -51,7 +73,10 @@ export interface RunRequest {
   /** False under `--skip-nx-cache`: nothing is restored, results are still stored. */
   readCache: boolean;
   host: TaskHost;
+  /** Expected run time of each task, for critical-path priorities; all equal when absent. */
   estimateMs?: (id: string) => number;
+  /** Nx's `--nxBail`: after the first failure nothing new starts; the rest is skipped. */
+  bail?: boolean;
 }
 
 /**
@@ -72,11 +97,15 @@ export class TaskRunner {
   private running = 0;
   /** Tasks being hashed and looked up right now. */
   private probing = 0;
+  /** Set once a task failed under `bail`: nothing new starts. */
+  private bailed = false;
+  private readonly estimate: (id: string) => number;
 
   constructor(private readonly request: RunRequest) {
     const { dag } = request;
     this.dependants = dependantsOf(dag);
-    const priority = criticalPathPriorities(dag, request.estimateMs ?? (() => 1));
+    this.estimate = request.estimateMs ?? (() => 1);
+    const priority = criticalPathPriorities(dag, this.estimate);
     this.compare = compareReady(priority, this.dependants);
     const inGraph = new Set(dag.ids);
     for (const id of dag.ids) {
@@ -93,7 +122,7 @@ export class TaskRunner {
 
   private becomeReady(id: string): void {
     // A task skipped because one dependency failed must not start when another succeeds.
-    if (this.finished.has(id)) return;
+    if (this.finished.has(id) || this.bailed) return;
     this.probing++;
     this.probe(id).catch((error: unknown) => this.outcomes.fail(error));
   }
@@ -115,7 +144,7 @@ export class TaskRunner {
     } catch (error) {
       this.probing--;
       phases.hashMs = Date.now() - startTime;
-      this.complete({ id, hash: null, cache: 'miss', status: 'failure', terminalOutput: `${errorMessage(error)}\n`, startTime, endTime: Date.now(), phases });
+      this.complete({ ...this.blank(id, startTime), status: 'failure', terminalOutput: `${errorMessage(error)}\n`, endTime: Date.now(), phases });
       this.pump();
       return;
     }
@@ -131,7 +160,9 @@ export class TaskRunner {
     const restored = hit ? await this.tryRestore(id, hit) : undefined;
     if (restored !== undefined) {
       phases.restoreMs = Date.now() - hashedAt;
-      this.complete({ id, hash, cache, status: 'success', terminalOutput: restored, startTime, endTime: Date.now(), phases });
+      this.complete({ ...this.blank(id, startTime), hash, cache, status: 'success', terminalOutput: restored, endTime: Date.now(), phases });
+    } else if (this.bailed) {
+      this.skip(id, Date.now());
     } else {
       this.runQueue.push({ id, hash, phases });
       this.runQueue.sort((a, b) => this.compare(a.id, b.id));
@@ -163,20 +194,35 @@ export class TaskRunner {
     }
   }
 
+  /**
+   * Runs a miss, retrying a failure up to `retries` times with exponential
+   * backoff. What is stored (and replayed on a hit) is the successful attempt's
+   * output alone; what is shown now includes the failed attempts before it.
+   */
   private async execute(id: string, hash: string, phases: TaskPhases): Promise<TaskOutcome> {
     const { host, store } = this.request;
+    const limits = host.limits?.(id) ?? noLimits;
     const startTime = Date.now();
+    let shown = '';
+    let attempts = 0;
     let result: ExecutionResult;
-    try {
-      result = await host.execute(id, hash);
-    } catch (error) {
-      result = { success: false, terminalOutput: `${errorMessage(error)}\n` };
+    let lastAttemptMs = 0;
+    for (;;) {
+      attempts++;
+      const attemptStart = Date.now();
+      result = await this.attempt(id, hash, limits);
+      lastAttemptMs = Date.now() - attemptStart;
+      if (result.success || attempts > limits.retries) break;
+      const delay = limits.retryDelayMs * 2 ** (attempts - 1);
+      shown += `${result.terminalOutput}\nStride: ${id} failed (attempt ${attempts} of ${limits.retries + 1}); retrying in ${seconds(delay)}\n`;
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
     const ranAt = Date.now();
     phases.runMs = ranAt - startTime;
+    const flaky = result.success && attempts > 1;
     if (result.success) {
       try {
-        const meta = await store.save({ hash, taskId: id, durationMs: phases.runMs, outputs: host.outputs(id), terminalOutput: result.terminalOutput });
+        const meta = await store.save({ hash, taskId: id, durationMs: lastAttemptMs, outputs: host.outputs(id), terminalOutput: result.terminalOutput });
         this.request.remote?.scheduleUpload(meta);
       } catch (error) {
         this.warnings.push(`${id}: could not store the result in the local store: ${errorMessage(error)}`);
@@ -184,12 +230,37 @@ export class TaskRunner {
       phases.storeMs = Date.now() - ranAt;
     }
     const status = result.success ? 'success' : 'failure';
-    return { id, hash, cache: 'miss', status, terminalOutput: result.terminalOutput, startTime, endTime: Date.now(), phases };
+    const terminalOutput = shown + result.terminalOutput + (flaky ? `\nStride: ${id} succeeded on attempt ${attempts} of ${limits.retries + 1}: marked flaky\n` : '');
+    return { ...this.blank(id, startTime), hash, status, terminalOutput, endTime: Date.now(), phases, attempts, flaky };
+  }
+
+  /** One attempt, killed (with its process tree, by the host) when it outlives `timeoutMs`. */
+  private async attempt(id: string, hash: string, limits: TaskLimits): Promise<ExecutionResult> {
+    const controller = limits.timeoutMs !== undefined ? new AbortController() : undefined;
+    const timer = controller ? setTimeout(() => controller.abort(), limits.timeoutMs) : undefined;
+    try {
+      const result = await this.request.host.execute(id, hash, controller?.signal);
+      if (!controller?.signal.aborted) return result;
+      return {
+        success: false,
+        terminalOutput: `${result.terminalOutput}\nStride: ${id} timed out after ${seconds(limits.timeoutMs ?? 0)} (its "timeout" option) and was killed with its child processes\n`,
+      };
+    } catch (error) {
+      return { success: false, terminalOutput: `${errorMessage(error)}\n` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** An outcome with nothing done yet, to fill in. */
+  private blank(id: string, at: number): TaskOutcome {
+    return { id, hash: null, cache: 'miss', status: 'skipped', terminalOutput: '', startTime: at, endTime: at, phases: noPhases(), estimateMs: this.estimate(id), attempts: 0, flaky: false };
   }
 
   private complete(outcome: TaskOutcome): void {
     this.finished.add(outcome.id);
     this.outcomes.push(outcome);
+    if (outcome.status === 'failure' && this.request.bail && !this.bailed) this.bailOut(outcome.endTime);
     for (const next of this.dependants.get(outcome.id) ?? []) {
       if (outcome.status !== 'success') this.skip(next, outcome.endTime);
       else {
@@ -203,6 +274,18 @@ export class TaskRunner {
 
   private skip(id: string, at: number): void {
     if (this.finished.has(id)) return;
-    this.complete({ id, hash: null, cache: 'miss', status: 'skipped', terminalOutput: '', startTime: at, endTime: at, phases: noPhases() });
+    this.complete(this.blank(id, at));
+  }
+
+  /**
+   * `--nxBail`: the queued tasks and those not ready yet are skipped at once;
+   * tasks already running or being looked up finish (a lookup that misses is
+   * then skipped too), so no output is left half-written.
+   */
+  private bailOut(at: number): void {
+    this.bailed = true;
+    const queued = this.runQueue.splice(0).map((entry) => entry.id);
+    for (const id of queued) this.skip(id, at);
+    for (const id of this.request.dag.ids) if ((this.waitingOn.get(id) ?? 0) > 0) this.skip(id, at);
   }
 }

@@ -15,6 +15,45 @@ export interface SpawnRequest {
   shell: boolean;
   /** Called with each complete line as it arrives, for live output; never with a partial line. */
   onLine?: (line: string) => void;
+  /**
+   * Aborting kills the process and everything it started. The process then
+   * runs in a process group of its own (POSIX), so that the whole tree can be
+   * signalled, not just the shell.
+   */
+  signal?: AbortSignal;
+}
+
+/** Grace between SIGTERM and SIGKILL for a task being killed. */
+const KILL_GRACE_MS = 2_000;
+
+/** Process groups of running children started in their own group: killed if this process goes away. */
+const ownGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * A child in its own process group no longer gets the terminal's Ctrl-C, so
+ * when this process is told to stop (or exits) it passes that on to them.
+ */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pid of ownGroups) killGroup(pid, 'SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      for (const pid of ownGroups) killGroup(pid, signal);
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+    });
+  }
 }
 
 /**
@@ -30,7 +69,21 @@ export function runCaptured(request: SpawnRequest): Promise<CapturedRun> {
       env: request.env,
       shell: request.shell,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: request.signal !== undefined,
     });
+    const { signal } = request;
+    let killTimer: NodeJS.Timeout | undefined;
+    const kill = (): void => {
+      if (child.pid === undefined) return;
+      killGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+    };
+    if (signal && child.pid !== undefined) {
+      installExitHook();
+      ownGroups.add(child.pid);
+      if (signal.aborted) kill();
+      else signal.addEventListener('abort', kill, { once: true });
+    }
     const pending = { stdout: '', stderr: '' };
     const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       chunks.push(chunk);
@@ -44,9 +97,16 @@ export function runCaptured(request: SpawnRequest): Promise<CapturedRun> {
     child.on('error', (error) => {
       chunks.push(Buffer.from(`${error.message}\n`));
     });
-    child.on('close', (code, signal) => {
+    child.on('close', (code, exitSignal) => {
+      clearTimeout(killTimer);
+      signal?.removeEventListener('abort', kill);
+      if (child.pid !== undefined) {
+        // The shell is gone; anything it left in its group goes with it.
+        if (signal?.aborted) killGroup(child.pid, 'SIGKILL');
+        ownGroups.delete(child.pid);
+      }
       for (const rest of [pending.stdout, pending.stderr]) if (rest && request.onLine) request.onLine(rest);
-      if (signal) chunks.push(Buffer.from(`\nkilled by ${signal}\n`));
+      if (exitSignal) chunks.push(Buffer.from(`\nkilled by ${exitSignal}\n`));
       resolve({ exitCode: code ?? 1, output: Buffer.concat(chunks).toString('utf8') });
     });
   });

@@ -50,3 +50,55 @@ export function compareReady(
     (dependants.get(b)?.length ?? 0) - (dependants.get(a)?.length ?? 0) ||
     (a < b ? -1 : a > b ? 1 : 0);
 }
+
+/** A chain of tasks through the graph, and how long it takes end to end. */
+export interface CriticalPath {
+  ids: string[];
+  ms: number;
+}
+
+/**
+ * The longest estimated chain: from the task with the highest priority, each
+ * step to the dependant with the highest priority. Its length is the least
+ * time the run can take, whatever the parallelism.
+ */
+export function predictedCriticalPath(dag: TaskDag, estimateMs: (id: string) => number): CriticalPath {
+  if (dag.ids.length === 0) return { ids: [], ms: 0 };
+  const priority = criticalPathPriorities(dag, estimateMs);
+  const dependants = dependantsOf(dag);
+  const byPriority = (a: string, b: string): string => ((priority.get(b) ?? 0) > (priority.get(a) ?? 0) ? b : a);
+  const ids = [dag.ids.reduce(byPriority)];
+  for (;;) {
+    const next = dependants.get(ids[ids.length - 1] as string) ?? [];
+    if (next.length === 0) break;
+    ids.push(next.reduce(byPriority));
+  }
+  return { ids, ms: priority.get(ids[0] as string) ?? 0 };
+}
+
+/** When a task ran in a finished run, epoch or run-relative milliseconds. */
+export interface TaskSpan {
+  start: number;
+  end: number;
+}
+
+/**
+ * The chain that decided when the run ended: from the last task to finish, back
+ * through the dependency that finished last (the one it waited for), to a task
+ * that waited for nothing. `ms` is the sum of the chain's own durations; the
+ * rest of the run's wall time was spent waiting for slots or in setup.
+ */
+export function observedCriticalPath(dag: TaskDag, spans: ReadonlyMap<string, TaskSpan>): CriticalPath {
+  const finished = dag.ids.filter((id) => spans.has(id));
+  if (finished.length === 0) return { ids: [], ms: 0 };
+  const endOf = (id: string): number => spans.get(id)?.end ?? 0;
+  const latest = (a: string, b: string): string => (endOf(b) > endOf(a) ? b : a);
+  const ids = [finished.reduce(latest)];
+  for (;;) {
+    const deps = (dag.dependencies[ids[0] as string] ?? []).filter((dep) => spans.has(dep));
+    if (deps.length === 0) break;
+    ids.unshift(deps.reduce(latest));
+  }
+  const ms = ids.reduce((sum, id) => sum + Math.max(0, endOf(id) - (spans.get(id)?.start ?? 0)), 0);
+  return { ids, ms };
+}

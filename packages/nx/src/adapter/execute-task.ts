@@ -49,7 +49,7 @@ export class WorkerScratch {
  * command, or a wrapped executor in a small Nx worker. Options are checked
  * first so a mistake fails this task with a message naming the option.
  */
-export async function executeTask(run: ExecutionContext, task: Task, rawOptions: Record<string, unknown>, hash: string): Promise<ExecutionResult> {
+export async function executeTask(run: ExecutionContext, task: Task, rawOptions: Record<string, unknown>, hash: string, signal?: AbortSignal): Promise<ExecutionResult> {
   const options = validateRunOptions(task.id, rawOptions);
   const projectRoot = run.context.projectsConfigurations.projects[task.target.project]?.root ?? '.';
   const env: NodeJS.ProcessEnv = {
@@ -65,9 +65,10 @@ export async function executeTask(run: ExecutionContext, task: Task, rawOptions:
   const live = isStreaming();
   let output = '';
   for (const request of requests) {
-    const result = await runCaptured(live ? { ...request, onLine: (line) => printTaskLine(task.id, line) } : request);
+    const withSignal = signal ? { ...request, signal } : request;
+    const result = await runCaptured(live ? { ...withSignal, onLine: (line) => printTaskLine(task.id, line) } : withSignal);
     output += result.output;
-    if (result.exitCode !== 0) return { success: false, terminalOutput: output };
+    if (result.exitCode !== 0 || signal?.aborted) return { success: false, terminalOutput: output };
   }
   return { success: true, terminalOutput: output };
 }

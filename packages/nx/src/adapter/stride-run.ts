@@ -13,7 +13,9 @@ import {
   RemoteCache,
   type RemoteStats,
   type TaskOutcome,
+  type TaskDag,
   TaskRunner,
+  TimingHistory,
   writeRunRecord,
 } from '@stride/core';
 import { readSettings, type StrideSettings } from '../settings.js';
@@ -21,6 +23,7 @@ import { executeTask, WorkerScratch } from './execute-task.js';
 import { isStreaming, printTaskOutput } from './live-output.js';
 import { resolveTaskOptions } from './task-options.js';
 import { NxTaskHasher } from './task-hasher.js';
+import { runLimits } from './validate-options.js';
 
 /** The result Nx expects per task from a batch executor. */
 export interface NxTaskResult {
@@ -58,29 +61,51 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   const store = new LocalStore(settings.cacheDirectory, root);
   const remote = await openRemote(settings, store);
   lap('remoteSetupMs');
+  const timingsFile = join(settings.strideDir, 'timings.json');
+  const { history, warning: timingsWarning } = await TimingHistory.load(timingsFile, targetOf);
+  const teamTimings = await remote?.readTimings();
+  if (teamTimings) history.mergeFrom(teamTimings);
+  lap('timingsMs');
 
   const inRun = new Set(taskIds);
+  const dag: TaskDag = {
+    ids: taskIds,
+    dependencies: Object.fromEntries(taskIds.map((id) => [id, (taskGraph.dependencies[id] ?? []).map((edge) => edge.id).filter((dep) => inRun.has(dep))])),
+  };
+  const estimateMs = (id: string): number => history.estimate(id);
+  const optionsOf = (id: string): Record<string, unknown> => {
+    const task = taskGraph.tasks[id];
+    if (!task) return {};
+    return resolveTaskOptions(task, context.projectsConfigurations.projects[task.target.project]?.targets?.[task.target.target]);
+  };
   const runner = new TaskRunner({
-    dag: {
-      ids: taskIds,
-      dependencies: Object.fromEntries(taskIds.map((id) => [id, (taskGraph.dependencies[id] ?? []).map((edge) => edge.id).filter((dep) => inRun.has(dep))])),
-    },
+    dag,
     parallel,
     store,
     ...(remote ? { remote } : {}),
     readCache: process.env.NX_SKIP_NX_CACHE !== 'true',
+    estimateMs,
+    bail: process.env.STRIDE_BAIL === 'true',
     host: {
+      // Bad values fail the task when it runs (executeTask validates with a full message).
+      limits: (id) => {
+        try {
+          return runLimits(id, optionsOf(id));
+        } catch {
+          return { retries: 0, retryDelayMs: 0 };
+        }
+      },
       hash: (id) => hasher.hash(id),
       outputs: (id) => taskGraph.tasks[id]?.outputs ?? [],
-      execute: (id, hash) => {
+      execute: (id, hash, signal) => {
         const task = taskGraph.tasks[id];
         if (!task) throw new Error(`task ${id} is not in Nx's task graph`);
-        const target = context.projectsConfigurations.projects[task.target.project]?.targets?.[task.target.target];
-        return executeTask({ root, context, taskGraph, scratch }, task, resolveTaskOptions(task, target), hash);
+        return executeTask({ root, context, taskGraph, scratch }, task, optionsOf(id), hash, signal);
       },
     },
   });
   if (loadWarning) runner.warnings.push(loadWarning);
+  if (timingsWarning) runner.warnings.push(timingsWarning);
   const nxCached = taskIds.filter((id) => taskGraph.tasks[id]?.cache === true);
   if (nxCached.length > 0) {
     runner.warnings.push(
@@ -111,12 +136,16 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   } finally {
     scratch.dispose();
     mark = Date.now();
+    // Only clean single attempts teach durations: a retried run's time is not the task's.
+    for (const o of outcomes) if (o.cache === 'miss' && o.status === 'success' && o.attempts === 1) history.record(o.id, o.phases.runMs);
+    await history.save(timingsFile).catch((error: unknown) => runner.warnings.push(`could not save the timing history ${timingsFile}: ${String(error)}`));
+    if (outcomes.some((o) => o.attempts > 0)) remote?.scheduleTimingsUpload(() => history.toJSON());
     await remote?.flush();
     lap('remoteFlushMs');
     await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
     lap('saveFileHashesMs');
     const warnings = [...runner.warnings, ...(remote?.warnings ?? [])];
-    const record = buildRunRecord(startedAt, Date.now(), parallel, outcomes, warnings, setup, remote?.stats);
+    const record = buildRunRecord({ startedAt, endedAt: Date.now(), parallel, dag, estimateMs, outcomes, warnings, setup, ...(remote ? { remote: remote.stats } : {}) });
     await writeRunRecord(join(settings.strideDir, 'runs'), record);
     process.stdout.write(summaryLine(outcomes, warnings, remote?.stats));
   }
@@ -146,3 +175,8 @@ function summaryLine(outcomes: readonly TaskOutcome[], warnings: readonly string
   return `${lines.join('\n')}\n`;
 }
 
+
+/** The group a task's duration falls back to: its target and configuration (`build`, `build:production`). */
+function targetOf(taskId: string): string {
+  return taskId.slice(taskId.indexOf(':') + 1);
+}

@@ -10,7 +10,7 @@ import {
   filesUnder,
   StrideError,
 } from '@stride/core';
-import { resolveTaskOptions } from './task-options.js';
+import { resolveTaskOptions, withoutRunLimits } from './task-options.js';
 
 type Input = NonNullable<TargetConfiguration['inputs']>[number];
 type InputDefinition = Exclude<Input, string>;
@@ -126,7 +126,7 @@ export class NxTaskHasher {
 
     return computeTaskHash({
       runner: target?.executor ?? 'nx:run-commands',
-      options,
+      options: withoutRunLimits(options),
       fileSets,
       values,
     });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { validateRunOptions } from './validate-options.js';
+import { runLimits, validateRunOptions } from './validate-options.js';
+
+describe('runLimits', () => {
+  it('parses retries, backoff and timeout with their defaults', () => {
+    expect(runLimits('a:build', {})).toEqual({ retries: 0, retryDelayMs: 1000 });
+    expect(runLimits('a:build', { retries: 2, retryDelay: '250ms', timeout: '90s' })).toEqual({ retries: 2, retryDelayMs: 250, timeoutMs: 90_000 });
+  });
+});
 
 describe('validateRunOptions', () => {
   it('accepts a command or a wrapped executor', () => {
@@ -12,6 +19,9 @@ describe('validateRunOptions', () => {
     [{ command: 42 }, /options\.command = 42/],
     [{ executor: 'no-colon' }, /package:name"[\s\S]*options\.executor = "no-colon"[\s\S]*fix:/],
     [{ command: 'x', env: { A: 1 } }, /options\.env/],
+    [{ command: 'x', retries: -1 }, /options\.retries = -1[\s\S]*fix:/],
+    [{ command: 'x', timeout: 'soon' }, /options\.timeout[\s\S]*"soon"[\s\S]*fix:/],
+    [{ command: 'x', retryDelay: '2 parsecs' }, /options\.retryDelay/],
   ])('names the option and the fix for %j', (options, message) => {
     expect(() => validateRunOptions('a:build', options)).toThrow(message);
     expect(() => validateRunOptions('a:build', options)).toThrow(/\[a:build\]/);

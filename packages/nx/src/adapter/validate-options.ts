@@ -1,4 +1,4 @@
-import { StrideError } from '@stride/core';
+import { parseAge, StrideError, type TaskLimits } from '@stride/core';
 import type { RunExecutorOptions } from '../executors/run/schema.js';
 
 /**
@@ -36,5 +36,31 @@ export function validateRunOptions(taskId: string, raw: Record<string, unknown>)
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
     fail('options', options, '"options" must be an object', 'e.g. "options": { "main": "src/index.ts" }');
   }
+  const { retries } = raw;
+  if (retries !== undefined && !(typeof retries === 'number' && Number.isInteger(retries) && retries >= 0 && retries <= 10)) {
+    fail('retries', retries, '"retries" must be a whole number from 0 to 10', 'e.g. "retries": 2');
+  }
+  runLimits(taskId, raw);
   return raw as RunExecutorOptions;
+}
+
+/** Default wait before the first retry. */
+const DEFAULT_RETRY_DELAY_MS = 1_000;
+
+/** The task's `retries`, `retryDelay` and `timeout`, parsed (errors name the option). */
+export function runLimits(taskId: string, raw: Record<string, unknown>): TaskLimits {
+  const duration = (name: 'retryDelay' | 'timeout'): number => {
+    try {
+      return parseAge(raw[name], `options.${name}`);
+    } catch (error) {
+      throw error instanceof StrideError ? new StrideError(`invalid "${name}"`, { ...error.context, task: taskId }) : error;
+    }
+  };
+  const retries = typeof raw.retries === 'number' && Number.isInteger(raw.retries) && raw.retries > 0 ? Math.min(raw.retries, 10) : 0;
+  const retryDelayMs = raw.retryDelay === undefined ? DEFAULT_RETRY_DELAY_MS : duration('retryDelay');
+  const timeoutMs = raw.timeout === undefined ? undefined : duration('timeout');
+  if (timeoutMs === 0) {
+    throw new StrideError('"timeout" must be more than zero', { task: taskId, setting: 'options.timeout', value: raw.timeout, fix: 'e.g. "timeout": "10m", or leave it out for no limit' });
+  }
+  return { retries, retryDelayMs, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
 }

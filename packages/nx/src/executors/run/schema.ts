@@ -6,4 +6,10 @@ export interface RunExecutorOptions {
   args?: string | string[];
   executor?: string;
   options?: Record<string, unknown>;
+  /** Times to run the task again after a failure. */
+  retries?: number;
+  /** Wait before the first retry (doubled before each next one): milliseconds or "2s". */
+  retryDelay?: number | string;
+  /** Kill the task (and its child processes) after this long: milliseconds or "10m". */
+  timeout?: number | string;
 }

@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_ESTIMATE_MS, MAX_TIMING_ENTRIES, TimingHistory, mergeTimings, parseTimings } from './timings.js';
+
+const targetOf = (id: string): string => id.slice(id.indexOf(':') + 1);
+const tempFile = (): string => join(mkdtempSync(join(tmpdir(), 'stride-timings-')), 'timings.json');
+
+describe('TimingHistory', () => {
+  it('estimates from a decaying average, then the target median, then the default', () => {
+    const history = new TimingHistory(undefined, targetOf);
+    expect(history.estimate('a:build')).toBe(DEFAULT_ESTIMATE_MS);
+    history.record('a:build', 1000);
+    history.record('a:build', 3000);
+    expect(history.estimate('a:build')).toBe(2000);
+    history.record('b:build', 4000);
+    history.record('c:build', 9000);
+    // Unknown d:build: median of 2000, 4000, 9000.
+    expect(history.estimate('d:build')).toBe(4000);
+    expect(history.estimateSource('d:build')).toBe('target-median');
+    expect(history.estimate('d:test')).toBe(DEFAULT_ESTIMATE_MS);
+  });
+
+  it('saves by merging into what is on disk, so two runs finishing together both count', async () => {
+    const file = tempFile();
+    const first = (await TimingHistory.load(file, targetOf)).history;
+    const second = (await TimingHistory.load(file, targetOf)).history;
+    first.record('a:build', 1000);
+    second.record('b:build', 2000);
+    await Promise.all([first.save(file), second.save(file)]);
+    const merged = (await TimingHistory.load(file, targetOf)).history;
+    expect(merged.estimate('a:build')).toBe(1000);
+    expect(merged.estimate('b:build')).toBe(2000);
+  });
+
+  it('reads a corrupt file as empty, with a warning, and rewrites it', async () => {
+    const file = tempFile();
+    writeFileSync(file, '{ not json');
+    const { history, warning } = await TimingHistory.load(file, targetOf);
+    expect(warning).toMatch(/not valid JSON/);
+    history.record('a:build', 500);
+    await history.save(file);
+    expect(JSON.parse(readFileSync(file, 'utf8')).tasks['a:build'].ms).toBe(500);
+  });
+
+  it('drops malformed entries and keeps at most MAX_TIMING_ENTRIES, newest first', () => {
+    const tasks: Record<string, unknown> = { bad: { ms: -1, runs: 1, at: 1 }, worse: 'x' };
+    for (let i = 0; i < MAX_TIMING_ENTRIES + 5; i++) tasks[`p${i}:build`] = { ms: 10, runs: 1, at: i };
+    const parsed = parseTimings(JSON.stringify({ version: 1, tasks }));
+    expect(Object.keys(parsed.tasks)).toHaveLength(MAX_TIMING_ENTRIES);
+    expect(parsed.tasks['p0:build']).toBeUndefined();
+    expect(parsed.tasks.bad).toBeUndefined();
+  });
+
+  it('merges histories entry by entry, the more recent winning, without losing this run\'s samples', () => {
+    const merged = mergeTimings(
+      { version: 1, tasks: { 'a:x': { ms: 1, runs: 1, at: 10 }, 'b:x': { ms: 2, runs: 1, at: 30 } } },
+      { version: 1, tasks: { 'a:x': { ms: 5, runs: 3, at: 20 }, 'b:x': { ms: 9, runs: 3, at: 5 } } },
+    );
+    expect(merged.tasks['a:x']?.ms).toBe(5);
+    expect(merged.tasks['b:x']?.ms).toBe(2);
+    const history = new TimingHistory(undefined, targetOf);
+    history.record('c:x', 700);
+    history.mergeFrom({ version: 1, tasks: { 'd:x': { ms: 100, runs: 1, at: 1 } } });
+    expect(history.estimate('c:x')).toBe(700);
+    expect(history.estimate('d:x')).toBe(100);
+  });
+});
