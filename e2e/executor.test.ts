@@ -52,7 +52,7 @@ describe('@stride/nx:run as the task runner under nx run-many (12 projects)', ()
     expect(ws.lastRun().tasks.map((t) => t.cache)).toEqual(Array(12).fill('local'));
     expect(ws.digest(outputs(ws))).toEqual(coldOutputs);
     expect(result.stdout).toMatch(/> nx run lib07:build\s+built lib07/);
-    expect(result.stdout).toContain('12 restored from the local store, 0 ran');
+    expect(result.stdout).toMatch(/Stride: 12 tasks in [\d.]+m?s: 0 ran, 12 restored, 0 failed, 0 skipped/);
   });
 
   it('an edit to one library re-runs it and its dependants only', () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTimedWorkspace } from '../tools/workspace-gen.mjs';
@@ -111,11 +111,15 @@ describe('retries, timeout and --nxBail as executor options', () => {
     const carryOn = ws.nx(['run-many', '-t', 'build', '--parallel=1', '--skip-nx-cache']);
     expect(carryOn.code).not.toBe(0);
     expect(byId(ws.lastRun().tasks).get('c')?.status).toBe('success');
+    // With no history every estimate is equal and ties go by id (a, b, bad, c): c comes after the failure.
+    rmSync(join(ws.root, '.stride', 'timings.json'), { force: true });
     const bail = ws.nx(['run-many', '-t', 'build', '--parallel=1', '--skip-nx-cache', '--nxBail']);
     expect(bail.code).not.toBe(0);
     const tasks = byId(ws.lastRun().tasks);
     expect(tasks.get('bad')?.status).toBe('failure');
     expect(tasks.get('c')?.status).toBe('skipped');
+    // Nothing started after the failure.
+    for (const task of tasks.values()) if (task.status !== 'skipped') expect(task.startMs, task.id).toBeLessThanOrEqual(tasks.get('bad')!.endMs);
     expect(existsSync(join(ws.root, 'libs', 'a', '.tried'))).toBe(true);
   });
 });

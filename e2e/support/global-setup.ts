@@ -4,12 +4,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { ensureChromium } from '../../tools/browser/ensure-chromium.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** A folder outside the repo where nx 24 and Stride's tarballs were npm-installed, as a user would. */
     installDir: string;
     tarballs: string[];
+    /** A Chromium binary for the HTML report test (installed from Debian's packages when missing). */
+    chromium: string;
   }
 }
 
@@ -43,4 +46,5 @@ export default function setup(project: TestProject): void {
   }
   project.provide('installDir', installDir);
   project.provide('tarballs', tarballs);
+  project.provide('chromium', ensureChromium());
 }

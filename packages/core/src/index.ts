@@ -21,4 +21,9 @@ export { parseRemoteSettings, refuseSecretSetting, isValidBucketName, TRUSTED_SC
 export { loadSigningKey, parsePublicKey, keyId, signArtifact, verifyArtifact, generateSigningKeyPair, type ArtifactSignature } from './remote/signing.js';
 export { writeArtifact, readArtifact, importArtifact, type ArtifactHeader } from './remote/artifact.js';
 export { createS3Store, ArtifactTooLargeError, type ObjectStore } from './remote/s3-store.js';
-export { RemoteCache, redactSecrets, type RemoteTier, type RemoteStats } from './remote/remote-cache.js';
+export { RemoteCache, redactSecrets, type RemoteTier, type RemoteStats, type RemoteTransfer } from './remote/remote-cache.js';
+export { formatSummary } from './report/summary.js';
+export { toChromeTrace, type ChromeTrace, type TraceEvent } from './report/trace.js';
+export { renderHtmlReport } from './report/html.js';
+export { readRunRecords, computeStats, formatStats, formatOpenMetrics, type RunStats, type TargetStats, type TaskDurationStats } from './report/stats.js';
+export { placeTasks, formatDuration, type Placed } from './report/lanes.js';

@@ -10,6 +10,7 @@ import { importArtifact, readArtifact, writeArtifact } from './artifact.js';
 import { ArtifactTooLargeError, type ObjectStore } from './s3-store.js';
 import { TRUSTED_SCOPE, type RemoteSettings } from './settings.js';
 import { keyId, verifyArtifact } from './signing.js';
+import { type Location, objectKey, readOrder } from './locations.js';
 
 /** What the runner needs of a remote tier. */
 export interface RemoteTier {
@@ -36,6 +37,16 @@ export interface RemoteStats {
   switchedOff: boolean;
   /** Each object found but not restored, and why. */
   refusedObjects: Array<{ taskId: string; key: string; reason: string }>;
+  /** Each artifact moved, for timelines: epoch milliseconds (run-relative in a run record). */
+  transfers: RemoteTransfer[];
+}
+
+export interface RemoteTransfer {
+  taskId: string;
+  direction: 'down' | 'up';
+  startMs: number;
+  endMs: number;
+  bytes: number;
 }
 
 /** A timing history larger than this in the bucket is not read: it cannot be one Stride wrote. */
@@ -54,7 +65,7 @@ const FAILURES_BEFORE_SWITCH_OFF = 3;
  * repeated failures the remote is switched off for the run.
  */
 export class RemoteCache implements RemoteTier {
-  readonly stats: RemoteStats = { hits: 0, downloadBytes: 0, downloadMs: 0, uploads: 0, uploadBytes: 0, uploadMs: 0, alreadyStored: 0, refused: 0, notUploaded: 0, switchedOff: false, refusedObjects: [] };
+  readonly stats: RemoteStats = { hits: 0, downloadBytes: 0, downloadMs: 0, uploads: 0, uploadBytes: 0, uploadMs: 0, alreadyStored: 0, refused: 0, notUploaded: 0, switchedOff: false, refusedObjects: [], transfers: [] };
   private readonly objectWarnings: string[] = [];
   private connectivityWarning: string | undefined;
   private failuresInARow = 0;
@@ -104,15 +115,13 @@ export class RemoteCache implements RemoteTier {
     return this.settings.mode === 'read-write' || this.settings.mode === 'write-only';
   }
 
-  private key(location: 'trusted' | 'scope', hash: string): string {
-    const where = location === 'trusted' ? 'trusted' : `scopes/${this.settings.scope}`;
-    return `${this.settings.prefix ? `${this.settings.prefix}/` : ''}${where}/${hash}.stride`;
+  private key(location: Location, hash: string): string {
+    return objectKey(this.settings, location, `${hash}.stride`);
   }
 
   async fetch(hash: string, taskId: string): Promise<EntryMeta | undefined> {
     if (!this.canRead || this.stats.switchedOff) return undefined;
-    const locations: Array<'trusted' | 'scope'> = this.trusted ? ['trusted'] : ['scope', 'trusted'];
-    for (const location of locations) {
+    for (const location of readOrder(this.settings)) {
       const meta = await this.fetchFrom(location, hash, taskId);
       if (meta) return meta;
       if (this.stats.switchedOff) return undefined;
@@ -120,7 +129,7 @@ export class RemoteCache implements RemoteTier {
     return undefined;
   }
 
-  private async fetchFrom(location: 'trusted' | 'scope', hash: string, taskId: string): Promise<EntryMeta | undefined> {
+  private async fetchFrom(location: Location, hash: string, taskId: string): Promise<EntryMeta | undefined> {
     const key = this.key(location, hash);
     const file = await this.tempFile(hash);
     const started = Date.now();
@@ -149,6 +158,7 @@ export class RemoteCache implements RemoteTier {
       this.stats.hits++;
       this.stats.downloadBytes += bytes;
       this.stats.downloadMs += Date.now() - started;
+      this.stats.transfers.push({ taskId, direction: 'down', startMs: started, endMs: Date.now(), bytes });
       return meta;
     } finally {
       await rm(file, { force: true });
@@ -185,6 +195,7 @@ export class RemoteCache implements RemoteTier {
       this.stats.uploads++;
       this.stats.uploadBytes += bytes;
       this.stats.uploadMs += Date.now() - started;
+      this.stats.transfers.push({ taskId: meta.taskId, direction: 'up', startMs: started, endMs: Date.now(), bytes });
     } catch (error) {
       this.failed(error);
     } finally {
@@ -192,7 +203,7 @@ export class RemoteCache implements RemoteTier {
     }
   }
 
-  private timingsKey(location: 'trusted' | 'scope'): string {
+  private timingsKey(location: Location): string {
     const where = location === 'trusted' ? 'trusted' : `scopes/${this.settings.scope}`;
     return `${this.settings.prefix ? `${this.settings.prefix}/` : ''}timings/${where}.json`;
   }
@@ -205,7 +216,7 @@ export class RemoteCache implements RemoteTier {
    */
   async readTimings(): Promise<TimingsFile | undefined> {
     if (!this.canRead || this.stats.switchedOff) return undefined;
-    const locations: Array<'trusted' | 'scope'> = this.trusted ? ['trusted'] : ['trusted', 'scope'];
+    const locations: Array<Location> = this.trusted ? ['trusted'] : ['trusted', 'scope'];
     let merged: TimingsFile | undefined;
     for (const location of locations) {
       const found = await this.readTimingsFrom(this.timingsKey(location));
@@ -255,6 +266,11 @@ export class RemoteCache implements RemoteTier {
     this.pending.add(job);
   }
 
+  /** Uploads (and the timing history) not yet finished. */
+  get pendingUploads(): number {
+    return this.pending.size;
+  }
+
   /** Waits for pending uploads, at most `flushTimeoutMs`; what is left is reported. */
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
@@ -268,7 +284,7 @@ export class RemoteCache implements RemoteTier {
     }
   }
 
-  private refuse(taskId: string, key: string, hash: string, location: 'trusted' | 'scope', why: string): undefined {
+  private refuse(taskId: string, key: string, hash: string, location: Location, why: string): undefined {
     this.stats.refused++;
     this.stats.refusedObjects.push({ taskId, key, reason: why });
     if (location === 'trusted' && this.trusted) this.toReplace.add(hash);

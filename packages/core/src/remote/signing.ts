@@ -10,13 +10,16 @@ export interface ArtifactSignature {
   value: string;
 }
 
+/** What is signed: a Stride artifact, or an Nx cache blob kept for `stride serve`. */
+export type SignedKind = 'stride-artifact' | 'nx-blob';
+
 /**
- * What a signature covers: the task hash, Stride's format version and the
- * digest of the artifact's bytes, so a valid signature can be moved neither onto
- * another hash nor onto other bytes.
+ * What a signature covers: the kind of object, the hash, Stride's format
+ * version and the digest of the bytes, so a valid signature can be moved neither
+ * onto another hash, nor onto other bytes, nor from one kind of object to the other.
  */
-function signedMessage(hash: string, payloadSha256: string): Buffer {
-  return Buffer.from(`stride-artifact\n${STRIDE_FORMAT_VERSION}\n${hash}\n${payloadSha256}\n`);
+function signedMessage(hash: string, payloadSha256: string, kind: SignedKind): Buffer {
+  return Buffer.from(`${kind}\n${STRIDE_FORMAT_VERSION}\n${hash}\n${payloadSha256}\n`);
 }
 
 /**
@@ -68,17 +71,23 @@ export function keyId(key: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 16);
 }
 
-export function signArtifact(privateKey: KeyObject, hash: string, payloadSha256: string): ArtifactSignature {
+export function signArtifact(privateKey: KeyObject, hash: string, payloadSha256: string, kind: SignedKind = 'stride-artifact'): ArtifactSignature {
   return {
     keyId: keyId(privateKey),
-    value: sign(null, signedMessage(hash, payloadSha256), privateKey).toString('base64'),
+    value: sign(null, signedMessage(hash, payloadSha256, kind), privateKey).toString('base64'),
   };
 }
 
 /** True when one of `publicKeys` verifies the signature over this hash and these bytes. */
-export function verifyArtifact(publicKeys: readonly KeyObject[], hash: string, payloadSha256: string, signature: ArtifactSignature | undefined): boolean {
+export function verifyArtifact(
+  publicKeys: readonly KeyObject[],
+  hash: string,
+  payloadSha256: string,
+  signature: ArtifactSignature | undefined,
+  kind: SignedKind = 'stride-artifact',
+): boolean {
   if (!signature || typeof signature.value !== 'string') return false;
-  const message = signedMessage(hash, payloadSha256);
+  const message = signedMessage(hash, payloadSha256, kind);
   return publicKeys.some((key) => keyId(key) === signature.keyId && verify(null, message, key, Buffer.from(signature.value, 'base64')));
 }
 

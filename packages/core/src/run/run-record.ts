@@ -20,6 +20,12 @@ export interface RunRecordTask {
   attempts: number;
   /** Succeeded only on a retry. */
   flaky: boolean;
+  /** The worker slot it ran in (absent when restored or skipped). */
+  slot?: number;
+  /** For a restored task, the run time it saved (its duration when it ran). */
+  savedMs: number;
+  /** The tasks of this run it waited for. */
+  dependencies: string[];
 }
 
 /** What `.stride/runs/*.json` holds: tests, benchmarks and reports read it. */
@@ -70,11 +76,14 @@ export function buildRunRecord(input: RunRecordInput): RunRecord {
       estimateMs: o.estimateMs,
       attempts: o.attempts,
       flaky: o.flaky,
+      ...(o.slot !== undefined ? { slot: o.slot } : {}),
+      savedMs: o.savedMs,
+      dependencies: [...(input.dag.dependencies[o.id] ?? [])],
     })),
     warnings: [...input.warnings],
     setup: input.setup ?? {},
     criticalPath: { predicted: predictedCriticalPath(input.dag, input.estimateMs), actual: observedCriticalPath(input.dag, spans) },
-    ...(input.remote ? { remote: input.remote } : {}),
+    ...(input.remote ? { remote: { ...input.remote, transfers: input.remote.transfers.map((t) => ({ ...t, startMs: Math.max(0, t.startMs - startedAt), endMs: Math.max(0, t.endMs - startedAt) })) } } : {}),
   };
 }
 

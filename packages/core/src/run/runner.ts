@@ -24,6 +24,10 @@ export interface TaskOutcome {
   attempts: number;
   /** Failed at first, then succeeded on a retry. */
   flaky: boolean;
+  /** The worker slot (0 .. parallel-1) it ran in; undefined when it did not run. */
+  slot?: number;
+  /** For a restored task: how long it took when it ran (what the restore saved). */
+  savedMs: number;
 }
 
 export interface TaskPhases {
@@ -95,6 +99,8 @@ export class TaskRunner {
   private readonly runQueue: Array<{ id: string; hash: string; phases: TaskPhases }> = [];
   private readonly finished = new Set<string>();
   private running = 0;
+  /** Which worker slots are taken, so each run can say which one it used. */
+  private readonly slots: boolean[] = [];
   /** Tasks being hashed and looked up right now. */
   private probing = 0;
   /** Set once a task failed under `bail`: nothing new starts. */
@@ -160,7 +166,7 @@ export class TaskRunner {
     const restored = hit ? await this.tryRestore(id, hit) : undefined;
     if (restored !== undefined) {
       phases.restoreMs = Date.now() - hashedAt;
-      this.complete({ ...this.blank(id, startTime), hash, cache, status: 'success', terminalOutput: restored, endTime: Date.now(), phases });
+      this.complete({ ...this.blank(id, startTime), hash, cache, status: 'success', terminalOutput: restored, endTime: Date.now(), phases, savedMs: hit?.durationMs ?? 0 });
     } else if (this.bailed) {
       this.skip(id, Date.now());
     } else {
@@ -184,10 +190,14 @@ export class TaskRunner {
     while (this.running < this.request.parallel && this.runQueue.length > 0) {
       const next = this.runQueue.shift() as { id: string; hash: string; phases: TaskPhases };
       this.running++;
+      let slot = this.slots.indexOf(false);
+      if (slot === -1) slot = this.slots.length;
+      this.slots[slot] = true;
       this.execute(next.id, next.hash, next.phases)
         .then((outcome) => {
           this.running--;
-          this.complete(outcome);
+          this.slots[slot] = false;
+          this.complete({ ...outcome, slot });
           this.pump();
         })
         .catch((error: unknown) => this.outcomes.fail(error));
@@ -254,7 +264,7 @@ export class TaskRunner {
 
   /** An outcome with nothing done yet, to fill in. */
   private blank(id: string, at: number): TaskOutcome {
-    return { id, hash: null, cache: 'miss', status: 'skipped', terminalOutput: '', startTime: at, endTime: at, phases: noPhases(), estimateMs: this.estimate(id), attempts: 0, flaky: false };
+    return { id, hash: null, cache: 'miss', status: 'skipped', terminalOutput: '', startTime: at, endTime: at, phases: noPhases(), estimateMs: this.estimate(id), attempts: 0, flaky: false, savedMs: 0 };
   }
 
   private complete(outcome: TaskOutcome): void {

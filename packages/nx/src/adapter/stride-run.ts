@@ -3,7 +3,8 @@ import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   buildRunRecord,
   createS3Store,
-  formatBytes,
+  errorMessage,
+  formatSummary,
   FileHasher,
   FileIndex,
   listWorkspaceFiles,
@@ -11,11 +12,14 @@ import {
   LocalStore,
   parsePublicKey,
   RemoteCache,
-  type RemoteStats,
+  renderHtmlReport,
+  type RunRecord,
   type TaskOutcome,
   type TaskDag,
   TaskRunner,
   TimingHistory,
+  toChromeTrace,
+  writeFileAtomic,
   writeRunRecord,
 } from '@stride/core';
 import { readSettings, type StrideSettings } from '../settings.js';
@@ -24,6 +28,7 @@ import { isStreaming, printTaskOutput } from './live-output.js';
 import { resolveTaskOptions } from './task-options.js';
 import { NxTaskHasher } from './task-hasher.js';
 import { runLimits } from './validate-options.js';
+import { targetOf } from './task-id.js';
 
 /** The result Nx expects per task from a batch executor. */
 export interface NxTaskResult {
@@ -140,6 +145,8 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
     for (const o of outcomes) if (o.cache === 'miss' && o.status === 'success' && o.attempts === 1) history.record(o.id, o.phases.runMs);
     await history.save(timingsFile).catch((error: unknown) => runner.warnings.push(`could not save the timing history ${timingsFile}: ${String(error)}`));
     if (outcomes.some((o) => o.attempts > 0)) remote?.scheduleTimingsUpload(() => history.toJSON());
+    // A long flush must not look like a hang: say what is being waited for.
+    if (remote && remote.pendingUploads > 0) process.stdout.write(`Stride: finishing ${remote.pendingUploads} uploads to the remote cache...\n`);
     await remote?.flush();
     lap('remoteFlushMs');
     await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
@@ -147,7 +154,8 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
     const warnings = [...runner.warnings, ...(remote?.warnings ?? [])];
     const record = buildRunRecord({ startedAt, endedAt: Date.now(), parallel, dag, estimateMs, outcomes, warnings, setup, ...(remote ? { remote: remote.stats } : {}) });
     await writeRunRecord(join(settings.strideDir, 'runs'), record);
-    process.stdout.write(summaryLine(outcomes, warnings, remote?.stats));
+    await writeRequestedReports(record).catch((error: unknown) => record.warnings.push(String(error)));
+    process.stdout.write(formatSummary(record));
   }
 }
 
@@ -159,24 +167,14 @@ async function openRemote(settings: StrideSettings, store: LocalStore): Promise<
   return new RemoteCache(settings.remote, objects, store, loadSigningKey(process.env), publicKeys);
 }
 
-function summaryLine(outcomes: readonly TaskOutcome[], warnings: readonly string[], remote: RemoteStats | undefined): string {
-  const count = (predicate: (o: TaskOutcome) => boolean): number => outcomes.filter(predicate).length;
-  const restored = count((o) => o.cache === 'local' && o.status === 'success');
-  const fromRemote = count((o) => o.cache === 'remote' && o.status === 'success');
-  const ran = count((o) => o.cache === 'miss' && o.status === 'success');
-  const failed = count((o) => o.status === 'failure');
-  const skipped = count((o) => o.status === 'skipped');
-  const remotePart = remote ? `, ${fromRemote} from the remote` : '';
-  const lines = [`Stride: ${outcomes.length} tasks, ${restored} restored from the local store${remotePart}, ${ran} ran, ${failed} failed, ${skipped} skipped`];
-  if (remote) {
-    lines.push(`Stride remote: ${remote.hits} downloaded (${formatBytes(remote.downloadBytes)}), ${remote.uploads} uploaded (${formatBytes(remote.uploadBytes)}), ${remote.alreadyStored} already there, ${remote.refused} refused`);
-  }
-  for (const warning of warnings) lines.push(`Stride warning: ${warning}`);
-  return `${lines.join('\n')}\n`;
-}
-
-
-/** The group a task's duration falls back to: its target and configuration (`build`, `build:production`). */
-function targetOf(taskId: string): string {
-  return taskId.slice(taskId.indexOf(':') + 1);
+/** STRIDE_PROFILE (Chrome trace) and STRIDE_REPORT (HTML timeline), when asked for. */
+async function writeRequestedReports(record: RunRecord): Promise<void> {
+  const trace = process.env.STRIDE_PROFILE;
+  const html = process.env.STRIDE_REPORT;
+  if (trace) await writeFileAtomic(trace, JSON.stringify(toChromeTrace(record))).catch((error: unknown) => {
+    throw new Error(`could not write the trace to ${trace} (STRIDE_PROFILE): ${errorMessage(error)}`);
+  });
+  if (html) await writeFileAtomic(html, renderHtmlReport(record)).catch((error: unknown) => {
+    throw new Error(`could not write the report to ${html} (STRIDE_REPORT): ${errorMessage(error)}`);
+  });
 }

@@ -2,7 +2,24 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NxJsonConfiguration } from '@nx/devkit';
-import { collectGarbage, errorMessage, formatBytes, generateSigningKeyPair, LocalStore, parseAge, parseSize } from '@stride/core';
+import {
+  collectGarbage,
+  computeStats,
+  errorMessage,
+  formatBytes,
+  formatOpenMetrics,
+  formatStats,
+  generateSigningKeyPair,
+  LocalStore,
+  parseAge,
+  parseSize,
+  readRunRecords,
+  renderHtmlReport,
+  type RunRecord,
+  toChromeTrace,
+  writeFileAtomic,
+} from '@stride/core';
+import { targetOf } from '../adapter/task-id.js';
 import { readSettings } from '../settings.js';
 
 const HELP = `stride: Stride's command line (run it from an Nx workspace)
@@ -15,8 +32,20 @@ Usage:
   stride keygen [--out <file>]
       Writes an Ed25519 signing key for trusted CI (default ./stride-signing-key.pem)
       and prints the public key line for remote.publicKeys in nx.json.
+  stride report [<run.json>] [-o <report.html>] [--trace <trace.json>]
+      Draws a run (default .stride/runs/last.json) as a self-contained HTML page:
+      a timeline by worker slot, cache status by colour, the critical path marked,
+      the task graph, and what to speed up (default output .stride/report.html).
+      --trace also writes it in the Chrome trace format (Perfetto, chrome://tracing).
+  stride stats [--json | --format=openmetrics]
+      Over the kept run records: hit rate by target, time saved, slowest and most
+      variable tasks, wall time across runs. --format=openmetrics prints the last
+      run's and the history's figures for Prometheus / a Pushgateway.
   stride --help
       Shows this help.
+
+After every run: STRIDE_REPORT=<file.html> writes the report, STRIDE_PROFILE=<file.json>
+the Chrome trace.
 
 Tasks run through Nx as usual: nx run-many -t build
 `;
@@ -31,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'gc') return await gc(rest);
     if (command === 'keygen') return await keygen(rest);
+    if (command === 'report') return await report(rest);
+    if (command === 'stats') return await stats(rest);
     process.stderr.write(`stride: unknown command "${command}"\n\n${HELP}`);
     return 2;
   } catch (error) {
@@ -50,6 +81,38 @@ async function gc(argv: string[]): Promise<number> {
   process.stdout.write(
     `stride gc: removed ${report.removed} entries, kept ${report.kept} (${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)}) in ${settings.cacheDirectory}\n`,
   );
+  return 0;
+}
+
+async function report(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { out: { type: 'string', short: 'o' }, trace: { type: 'string' } }, allowPositionals: true, strict: true });
+  const root = findWorkspaceRoot(process.cwd());
+  const settings = readSettings(root, JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as NxJsonConfiguration);
+  const input = resolve(positionals[0] ?? join(settings.strideDir, 'runs', 'last.json'));
+  if (!existsSync(input)) throw new Error(`no run record at ${input}: run tasks through Stride first, or name a record from ${join(settings.strideDir, 'runs')}`);
+  const record = JSON.parse(readFileSync(input, 'utf8')) as RunRecord;
+  if (!Array.isArray(record.tasks) || !record.criticalPath) throw new Error(`${input} is not a Stride run record of this version`);
+  const out = resolve(values.out ?? join(settings.strideDir, 'report.html'));
+  await writeFileAtomic(out, renderHtmlReport(record));
+  process.stdout.write(`stride report: ${out}\n`);
+  if (values.trace) {
+    await writeFileAtomic(resolve(values.trace), JSON.stringify(toChromeTrace(record)));
+    process.stdout.write(`stride report: trace ${resolve(values.trace)}\n`);
+  }
+  return 0;
+}
+
+async function stats(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, format: { type: 'string' } }, strict: true });
+  const format = values.json ? 'json' : (values.format ?? 'text');
+  if (!['text', 'json', 'openmetrics'].includes(format)) throw new Error(`unknown --format "${format}": use text, json or openmetrics`);
+  const root = findWorkspaceRoot(process.cwd());
+  const settings = readSettings(root, JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as NxJsonConfiguration);
+  const { records, unreadable } = await readRunRecords(join(settings.strideDir, 'runs'));
+  const figures = computeStats(records, targetOf, unreadable);
+  if (format === 'json') process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+  else if (format === 'openmetrics') process.stdout.write(formatOpenMetrics(figures, records.at(-1)));
+  else process.stdout.write(formatStats(figures));
   return 0;
 }
 
