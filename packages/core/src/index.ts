@@ -27,3 +27,6 @@ export { toChromeTrace, type ChromeTrace, type TraceEvent } from './report/trace
 export { renderHtmlReport } from './report/html.js';
 export { readRunRecords, computeStats, formatStats, formatOpenMetrics, type RunStats, type TargetStats, type TaskDurationStats } from './report/stats.js';
 export { placeTasks, formatDuration, type Placed } from './report/lanes.js';
+export { DiskBlobs, isValidBlobHash } from './serve/disk-blobs.js';
+export { createCacheServer, type CacheServer, type CacheServerOptions, type AccessLogEntry, type Access } from './serve/cache-server.js';
+export { RemoteNxBlobs } from './remote/nx-blobs.js';

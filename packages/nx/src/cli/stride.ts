@@ -5,6 +5,12 @@ import type { NxJsonConfiguration } from '@nx/devkit';
 import {
   collectGarbage,
   computeStats,
+  createCacheServer,
+  createS3Store,
+  DiskBlobs,
+  loadSigningKey,
+  parsePublicKey,
+  RemoteNxBlobs,
   errorMessage,
   formatBytes,
   formatOpenMetrics,
@@ -41,6 +47,13 @@ Usage:
       Over the kept run records: hit rate by target, time saved, slowest and most
       variable tasks, wall time across runs. --format=openmetrics prints the last
       run's and the history's figures for Prometheus / a Pushgateway.
+  stride serve [--port <n>] [--host <addr>] [--dir <folder>] [--token <t>] [--read-only-token <t>]
+      Serves Nx's own remote cache protocol (set NX_SELF_HOSTED_REMOTE_CACHE_SERVER
+      to its URL), on disk in --dir (default .stride/serve) and, when nx.json or the
+      environment configures a bucket, in the same S3 bucket as Stride's remote.
+      Tokens: --token (read-write) and --read-only-token, or better STRIDE_SERVE_TOKEN
+      and STRIDE_SERVE_READ_ONLY_TOKEN (comma-separated lists), which stay out of ps.
+      Without any token it listens on loopback only. Logs one JSON line per request.
   stride --help
       Shows this help.
 
@@ -62,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'keygen') return await keygen(rest);
     if (command === 'report') return await report(rest);
     if (command === 'stats') return await stats(rest);
+    if (command === 'serve') return await serve(rest);
     process.stderr.write(`stride: unknown command "${command}"\n\n${HELP}`);
     return 2;
   } catch (error) {
@@ -113,6 +127,71 @@ async function stats(argv: string[]): Promise<number> {
   if (format === 'json') process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
   else if (format === 'openmetrics') process.stdout.write(formatOpenMetrics(figures, records.at(-1)));
   else process.stdout.write(formatStats(figures));
+  return 0;
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '4000' },
+      host: { type: 'string', default: '127.0.0.1' },
+      dir: { type: 'string' },
+      token: { type: 'string', multiple: true },
+      'read-only-token': { type: 'string', multiple: true },
+      'max-body-size': { type: 'string' },
+      'request-timeout': { type: 'string', default: '5m' },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port} is not a port number: use 0-65535`);
+  const list = (flag: string[] | undefined, env: string | undefined): string[] => [...(flag ?? []), ...(env ?? '').split(',')].map((t) => t.trim()).filter(Boolean);
+  const readWriteTokens = list(values.token, process.env.STRIDE_SERVE_TOKEN);
+  const readOnlyTokens = list(values['read-only-token'], process.env.STRIDE_SERVE_READ_ONLY_TOKEN);
+  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(values.host);
+  if (readWriteTokens.length + readOnlyTokens.length === 0 && !loopback) {
+    throw new Error(`refusing to serve ${values.host} without a token: set STRIDE_SERVE_TOKEN (or --token), or listen on 127.0.0.1`);
+  }
+  const root = existsSync(join(process.cwd(), 'nx.json')) ? findWorkspaceRoot(process.cwd()) : process.cwd();
+  const nxJson = existsSync(join(root, 'nx.json')) ? (JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as NxJsonConfiguration) : {};
+  const settings = readSettings(root, nxJson);
+  const disk = new DiskBlobs(resolve(values.dir ?? join(settings.strideDir, 'serve')));
+  const log = (line: unknown): boolean => process.stdout.write(`${JSON.stringify(line)}\n`);
+  let remote: RemoteNxBlobs | undefined;
+  if (settings.remote) {
+    const publicKeys = settings.remote.publicKeys.map((text, i) => parsePublicKey(text, `plugins[@stride/nx].options.remote.publicKeys[${i}]`));
+    remote = new RemoteNxBlobs(settings.remote, await createS3Store(settings.remote), loadSigningKey(process.env), publicKeys, (message) => log({ time: new Date().toISOString(), warning: message }));
+  }
+  const maxBodyBytes = values['max-body-size'] !== undefined ? parseSize(values['max-body-size'], '--max-body-size') : (settings.remote?.maxArtifactBytes ?? 2 * 1024 ** 3);
+  const server = createCacheServer({
+    disk,
+    ...(remote ? { remote } : {}),
+    readWriteTokens,
+    readOnlyTokens,
+    anonymous: readWriteTokens.length + readOnlyTokens.length === 0,
+    maxBodyBytes,
+    requestTimeoutMs: parseAge(values['request-timeout'], '--request-timeout'),
+    uploadConcurrency: settings.remote?.uploadConcurrency ?? 4,
+    log,
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.server.once('error', reject);
+    server.server.listen(port, values.host, () => resolveListen());
+  });
+  const address = server.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const tiers = `disk ${disk.dir}${remote ? `, then ${remote.location} (scope ${settings.remote?.scope})` : ''}`;
+  const auth = readWriteTokens.length + readOnlyTokens.length === 0 ? 'no token (loopback only)' : `${readWriteTokens.length} read-write and ${readOnlyTokens.length} read-only tokens`;
+  process.stderr.write(`stride serve: listening on http://${values.host}:${actualPort} (${tiers}; ${auth})\n`);
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: string): void => {
+      process.stderr.write(`stride serve: ${signal}, finishing requests and uploads in flight...\n`);
+      server.close(30_000).then(() => resolveStop());
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
   return 0;
 }
 

@@ -1,0 +1,159 @@
+import { createHash, type KeyObject } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { errorMessage } from '../util/errors.js';
+import { objectKey, readOrder, writeLocation, type Location } from './locations.js';
+import { redactSecrets } from './remote-cache.js';
+import type { ObjectStore } from './s3-store.js';
+import type { RemoteSettings } from './settings.js';
+import { type ArtifactSignature, signArtifact, verifyArtifact } from './signing.js';
+
+/** The header line in front of an Nx blob in the bucket. */
+interface BlobHeader {
+  magic: 'stride-nx-blob';
+  version: 1;
+  hash: string;
+  bytes: number;
+  payloadSha256: string;
+  signature?: ArtifactSignature;
+}
+
+const MAX_HEADER_BYTES = 64 * 1024;
+/** Failures in a row after which the bucket is left alone for COOL_DOWN_MS (a server lives long: no switching off for good). */
+const FAILURES_BEFORE_COOL_DOWN = 3;
+const COOL_DOWN_MS = 30_000;
+
+/**
+ * Nx's own cache blobs (the tar archives Nx's HTTP remote cache client sends)
+ * in the same bucket, trust tiers and signatures as Stride's artifacts:
+ * `<prefix>/trusted/nx/<hash>.blob` or `<prefix>/scopes/<scope>/nx/<hash>.blob`,
+ * a JSON header line (size, sha256, signature) then the blob. A blob whose bytes
+ * do not match, or that lacks a valid signature where one is required, is never
+ * served.
+ */
+export class RemoteNxBlobs {
+  private failuresInARow = 0;
+  private coolingUntil = 0;
+
+  constructor(
+    private readonly settings: RemoteSettings,
+    private readonly objects: ObjectStore,
+    private readonly signingKey: KeyObject | undefined,
+    private readonly publicKeys: readonly KeyObject[],
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  get location(): string {
+    return this.objects.location;
+  }
+
+  private key(location: Location, hash: string): string {
+    return objectKey(this.settings, location, `nx/${hash}.blob`);
+  }
+
+  private get available(): boolean {
+    return Date.now() >= this.coolingUntil;
+  }
+
+  /** Looks the hash up; a verified blob's bytes are written to `dest`. */
+  async fetch(hash: string, dest: string, temp: string): Promise<boolean> {
+    const canRead = this.settings.mode === 'read-write' || this.settings.mode === 'read-only';
+    if (!canRead || !this.available) return false;
+    for (const location of readOrder(this.settings)) {
+      const key = this.key(location, hash);
+      try {
+        const bytes = await this.objects.download(key, temp, this.settings.maxArtifactBytes + MAX_HEADER_BYTES);
+        this.succeeded();
+        if (bytes === undefined) continue;
+        const why = await this.extract(temp, hash, location, dest);
+        if (why === undefined) return true;
+        this.warn(`refused remote object ${key}: ${why}`);
+      } catch (error) {
+        this.failed(error);
+        return false;
+      } finally {
+        await rm(temp, { force: true });
+      }
+    }
+    return false;
+  }
+
+  /** Checks the header, size, sha256 and (where required) signature; copies the payload out. Returns why not, or undefined. */
+  private async extract(file: string, hash: string, location: Location, dest: string): Promise<string | undefined> {
+    const handle = await open(file, 'r');
+    let header: BlobHeader;
+    let offset: number;
+    try {
+      const head = Buffer.alloc(Math.min(MAX_HEADER_BYTES, (await handle.stat()).size));
+      await handle.read(head, 0, head.length, 0);
+      const newline = head.indexOf(10);
+      if (newline < 0) return 'it has no header';
+      header = JSON.parse(head.subarray(0, newline).toString('utf8')) as BlobHeader;
+      offset = newline + 1;
+      if (header.magic !== 'stride-nx-blob' || header.hash !== hash) return 'its header names another object';
+      if ((await handle.stat()).size - offset !== header.bytes) return 'it is truncated or padded';
+    } catch {
+      return 'its header is not valid JSON';
+    } finally {
+      await handle.close();
+    }
+    const digest = createHash('sha256');
+    for await (const chunk of createReadStream(file, { start: offset })) digest.update(chunk as Buffer);
+    if (digest.digest('hex') !== header.payloadSha256) return 'its bytes do not match their sha256';
+    if (location === 'trusted' && this.publicKeys.length > 0 && !verifyArtifact(this.publicKeys, hash, header.payloadSha256, header.signature, 'nx-blob')) {
+      return 'it carries no valid signature from a key in remote.publicKeys';
+    }
+    await pipeline(createReadStream(file, { start: offset }), createWriteStream(dest));
+    return undefined;
+  }
+
+  /** Uploads a blob unless the bucket already has it. */
+  async upload(hash: string, file: string, temp: string): Promise<void> {
+    const canWrite = this.settings.mode === 'read-write' || this.settings.mode === 'write-only';
+    if (!canWrite || !this.available) return;
+    const location = writeLocation(this.settings);
+    if (location === 'trusted' && this.publicKeys.length > 0 && !this.signingKey) return;
+    const key = this.key(location, hash);
+    try {
+      if (await this.objects.exists(key)) return this.succeeded();
+      const digest = createHash('sha256');
+      for await (const chunk of createReadStream(file)) digest.update(chunk as Buffer);
+      const payloadSha256 = digest.digest('hex');
+      const bytes = (await stat(file)).size;
+      const header: BlobHeader = {
+        magic: 'stride-nx-blob',
+        version: 1,
+        hash,
+        bytes,
+        payloadSha256,
+        ...(this.signingKey ? { signature: signArtifact(this.signingKey, hash, payloadSha256, 'nx-blob') } : {}),
+      };
+      const out = createWriteStream(temp);
+      await new Promise<void>((resolve, reject) => out.write(`${JSON.stringify(header)}\n`, (e) => (e ? reject(e) : resolve())));
+      await pipeline(createReadStream(file), out);
+      await this.objects.upload(key, temp, (await stat(temp)).size, false);
+      this.succeeded();
+    } catch (error) {
+      this.failed(error);
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  private succeeded(): void {
+    this.failuresInARow = 0;
+  }
+
+  private failed(error: unknown): void {
+    this.failuresInARow++;
+    const message = redactSecrets(errorMessage(error));
+    if (this.failuresInARow >= FAILURES_BEFORE_COOL_DOWN) {
+      this.coolingUntil = Date.now() + COOL_DOWN_MS;
+      this.failuresInARow = 0;
+      this.warn(`remote ${this.objects.location} failed ${FAILURES_BEFORE_COOL_DOWN} times in a row (last: ${message}); serving from disk only for ${COOL_DOWN_MS / 1000}s`);
+    } else {
+      this.warn(`remote ${this.objects.location} request failed: ${message}`);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { RemoteNxBlobs } from '../remote/nx-blobs.js';
+import { errorMessage } from '../util/errors.js';
+import { createLimit } from '../util/limit.js';
+import { BodyTooLargeError, type DiskBlobs, isValidBlobHash } from './disk-blobs.js';
+
+export type Access = 'read-write' | 'read-only' | 'none';
+
+/** One line of the access log: never a token, never a body. */
+export interface AccessLogEntry {
+  time: string;
+  method: string;
+  path: string;
+  status: number;
+  bytes: number;
+  ms: number;
+  access: Access;
+}
+
+export interface CacheServerOptions {
+  disk: DiskBlobs;
+  remote?: RemoteNxBlobs;
+  readWriteTokens: readonly string[];
+  readOnlyTokens: readonly string[];
+  /** Without tokens: everyone may read and write (for a loopback-only server). */
+  anonymous: boolean;
+  maxBodyBytes: number;
+  /** A request (headers and body) must complete within this. */
+  requestTimeoutMs: number;
+  uploadConcurrency: number;
+  log: (entry: AccessLogEntry) => void;
+}
+
+export interface CacheServer {
+  server: Server;
+  /** Stops accepting, lets requests in flight and pending uploads finish (at most `graceMs`), then closes. */
+  close(graceMs: number): Promise<void>;
+}
+
+const PATH = /^\/v1\/cache\/([^/?#]+)$/;
+
+/**
+ * Nx's self-hosted remote cache protocol (the OpenAPI specification Nx
+ * publishes, used by `NX_SELF_HOSTED_REMOTE_CACHE_SERVER`): `GET` and `PUT
+ * /v1/cache/{hash}` with bearer tokens, bodies streamed as
+ * `application/octet-stream`. Blobs live on local disk and, when a bucket is
+ * configured, in S3 behind it; an existing hash is never overwritten (409).
+ */
+export function createCacheServer(options: CacheServerOptions): CacheServer {
+  const uploads = new Set<Promise<void>>();
+  const limit = createLimit(options.uploadConcurrency);
+  const rw = options.readWriteTokens.map((t) => Buffer.from(t));
+  const ro = options.readOnlyTokens.map((t) => Buffer.from(t));
+
+  const accessOf = (request: IncomingMessage): Access => {
+    if (options.anonymous) return 'read-write';
+    const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
+    if (!match) return 'none';
+    const given = Buffer.from((match[1] as string).trim());
+    const equals = (token: Buffer): boolean => token.length === given.length && timingSafeEqual(token, given);
+    if (rw.some(equals)) return 'read-write';
+    if (ro.some(equals)) return 'read-only';
+    return 'none';
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse, access: Access): Promise<number> => {
+    const url = (request.url ?? '/').split('?')[0] as string;
+    if (url === '/healthz') return text(response, 200, 'ok');
+    const match = PATH.exec(url);
+    if (!match) return text(response, 404, 'Not found: the cache lives under /v1/cache/{hash}');
+    const hash = decodeURIComponent(match[1] as string);
+    if (!isValidBlobHash(hash)) return text(response, 400, 'Invalid hash');
+    if (access === 'none') return text(response, 401, 'Missing or invalid authentication token.');
+
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      let size = await options.disk.size(hash);
+      if (size === undefined && options.remote) {
+        const received = await options.disk.tempFile();
+        const temp = await options.disk.tempFile();
+        try {
+          if (await options.remote.fetch(hash, received, temp)) {
+            await options.disk.adopt(hash, received);
+            size = await options.disk.size(hash);
+          }
+        } finally {
+          await rm(received, { force: true });
+        }
+      }
+      if (size === undefined) return text(response, 404, 'Record not found');
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+      if (request.method === 'HEAD') {
+        response.end();
+        return size;
+      }
+      await new Promise<void>((resolve, reject) => {
+        const stream = createReadStream(options.disk.path(hash));
+        stream.on('error', reject);
+        response.on('close', resolve);
+        stream.pipe(response);
+      });
+      return size;
+    }
+
+    if (request.method === 'PUT') {
+      if (access !== 'read-write') return text(response, 403, 'Access forbidden: this token may only read.');
+      const declared = Number(request.headers['content-length']);
+      if (request.headers['content-length'] === undefined || !Number.isSafeInteger(declared) || declared < 0) {
+        return text(response, 400, 'Missing or invalid Content-Length header.');
+      }
+      if (declared > options.maxBodyBytes) return text(response, 413, `The body is larger than this server accepts (${options.maxBodyBytes} bytes).`);
+      if ((await options.disk.size(hash)) !== undefined) return text(response, 409, 'Cannot override an existing record.');
+      let received: { file: string; bytes: number };
+      try {
+        received = await options.disk.receive(request, Math.min(declared, options.maxBodyBytes));
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) return text(response, 400, 'The body is longer than its Content-Length.');
+        throw error;
+      }
+      if (received.bytes !== declared) {
+        await rm(received.file, { force: true });
+        return text(response, 400, `The body is shorter than its Content-Length (${received.bytes} of ${declared} bytes).`);
+      }
+      if ((await options.disk.adopt(hash, received.file)) === 'exists') return text(response, 409, 'Cannot override an existing record.');
+      if (options.remote) {
+        const remote = options.remote;
+        const job = limit(async () => remote.upload(hash, options.disk.path(hash), await options.disk.tempFile())).finally(() => uploads.delete(job));
+        uploads.add(job);
+      }
+      text(response, 200, 'Stored');
+      return received.bytes;
+    }
+    response.setHeader('allow', 'GET, HEAD, PUT');
+    return text(response, 405, 'Method not allowed');
+  };
+
+  const server = createServer((request, response) => {
+    const started = Date.now();
+    const access = accessOf(request);
+    handle(request, response, access)
+      .catch((error: unknown) => {
+        if (!response.headersSent) text(response, 500, `Stride cache server error: ${errorMessage(error)}`);
+        else response.destroy();
+        return 0;
+      })
+      .then((bytes) => {
+        options.log({ time: new Date(started).toISOString(), method: request.method ?? '', path: (request.url ?? '').split('?')[0] as string, status: response.statusCode, bytes, ms: Date.now() - started, access });
+      });
+  });
+  server.requestTimeout = options.requestTimeoutMs;
+  server.headersTimeout = Math.min(60_000, options.requestTimeoutMs);
+
+  return {
+    server,
+    close: async (graceMs) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      // Requests first (a PUT in flight may still schedule an upload), then the uploads.
+      await Promise.race([closed.then(() => Promise.allSettled([...uploads])), deadline]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+    },
+  };
+}
+
+function text(response: ServerResponse, status: number, body: string): number {
+  response.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+  return 0;
+}
