@@ -9,6 +9,7 @@ import { createWorkspace, type TestWorkspace } from './support/workspace.js';
 
 const RW = 'rw-token-8f2b1c9d';
 const RO = 'ro-token-51aa07e3';
+const PR = 'pr-token-0c7d33aa';
 const AWS_ENV = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
 
 /** A running `stride serve`, its URL and everything it printed. */
@@ -22,7 +23,7 @@ interface Served {
 async function startServe(cwd: string, dir: string, env: NodeJS.ProcessEnv): Promise<Served> {
   const child = spawn(join(cwd, 'node_modules', '.bin', 'stride'), ['serve', '--port', '0', '--dir', dir], {
     cwd,
-    env: { ...process.env, STRIDE_SERVE_TOKEN: RW, STRIDE_SERVE_READ_ONLY_TOKEN: RO, ...env },
+    env: { ...process.env, STRIDE_SERVE_TOKEN: `${RW},${PR}@pr-1`, STRIDE_SERVE_READ_ONLY_TOKEN: RO, ...env },
   });
   let out = '';
   let err = '';
@@ -63,7 +64,11 @@ const nxEnv = (ws: TestWorkspace, url: string, token = RW): NodeJS.ProcessEnv =>
   NX_CACHE_DIRECTORY: join(ws.root, '.nx', 'cache'),
 });
 const outputs = (ws: TestWorkspace): string[] => ws.graph.projects.map((p) => `libs/${p}/dist`);
-const blobsOn = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((d) => d !== '.tmp').flatMap((d) => readdirSync(join(dir, d))) : []);
+/** The blobs a scope holds on the server's disk. */
+const blobsOn = (dir: string, scope = 'trusted'): string[] => {
+  const root = join(dir, scope);
+  return existsSync(root) ? readdirSync(root).filter((d) => d !== '.tmp').flatMap((d) => readdirSync(join(root, d))) : [];
+};
 
 describe('stride serve: Nx\'s own remote cache, on disk and in the S3 bucket', () => {
   let s3: Awaited<ReturnType<typeof startS3WithProxy>>;
@@ -142,6 +147,35 @@ describe('stride serve: Nx\'s own remote cache, on disk and in the S3 bucket', (
     expect(result.code, result.output).toBe(0);
     expect(c.buildLog()).toEqual([]);
     expect(c.digest(outputs(c))).toEqual(expected);
+  });
+
+  it('a pull request\'s token reads trusted blobs, but what it uploads stays in its scope, out of main\'s reach', async () => {
+    const pr = createWorkspace({ projects: 4, width: 2, stride: false });
+    try {
+      pr.write('libs/lib02/src/index.js', "export const lib02 = 'from the pull request';\n");
+      const result = await pr.nxAsync(['run-many', '-t', 'build'], nxEnv(pr, served.url, PR));
+      expect(result.code, result.output).toBe(0);
+      // The three unchanged projects came from trusted/; lib02 was built and went to scopes/pr-1.
+      expect(pr.buildLog().map((line) => line.split(' ')[0])).toEqual(['lib02']);
+      const prBlobs = blobsOn(serveDir, 'pr-1');
+      expect(prBlobs).toHaveLength(1);
+      for (const hash of prBlobs) {
+        expect((await http(`${served.url}/v1/cache/${hash}`, 'GET', { token: RW })).status).toBe(404);
+        expect((await http(`${served.url}/v1/cache/${hash}`, 'GET', { token: PR })).status).toBe(200);
+      }
+      const client = s3Client(s3.s3.endpoint);
+      let keys: string[] = [];
+      for (let i = 0; i < 50 && keys.length < 1; i++) {
+        keys = ((await client.send(new ListObjectsV2Command({ Bucket: s3.s3.bucket, Prefix: 'stride/scopes/pr-1/nx/' }))).Contents ?? []).map((o) => o.Key ?? '');
+        if (keys.length < 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const trusted = ((await client.send(new ListObjectsV2Command({ Bucket: s3.s3.bucket, Prefix: 'stride/trusted/nx/' }))).Contents ?? []).map((o) => o.Key ?? '');
+      client.destroy();
+      expect(keys).toHaveLength(1);
+      expect(trusted).toHaveLength(4);
+    } finally {
+      pr.remove();
+    }
   });
 
   it('a blob tampered with in the bucket is never served', async () => {

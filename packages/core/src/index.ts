@@ -28,5 +28,6 @@ export { renderHtmlReport } from './report/html.js';
 export { readRunRecords, computeStats, formatStats, formatOpenMetrics, type RunStats, type TargetStats, type TaskDurationStats } from './report/stats.js';
 export { placeTasks, formatDuration, type Placed } from './report/lanes.js';
 export { DiskBlobs, isValidBlobHash } from './serve/disk-blobs.js';
-export { createCacheServer, type CacheServer, type CacheServerOptions, type AccessLogEntry, type Access } from './serve/cache-server.js';
+export { createCacheServer, type CacheServer, type CacheServerOptions, type AccessLogEntry, type Access, type TokenGrant, type ScopeTiers } from './serve/cache-server.js';
 export { RemoteNxBlobs } from './remote/nx-blobs.js';
+export { awsPolicies, type AwsPolicies, type AwsPolicyRequest, type PolicyDocument, type RolePolicies } from './remote/aws-policy.js';

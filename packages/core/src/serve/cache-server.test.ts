@@ -14,9 +14,27 @@ afterEach(async () => {
 });
 
 async function start(maxBodyBytes = 1024): Promise<{ url: string; disk: DiskBlobs; log: AccessLogEntry[]; port: number }> {
-  const disk = new DiskBlobs(join(mkdtempSync(join(tmpdir(), 'stride-serve-')), 'blobs'));
+  const root = join(mkdtempSync(join(tmpdir(), 'stride-serve-')), 'blobs');
+  const disks = new Map<string, DiskBlobs>();
+  const tiers = (scope: string) => {
+    if (!disks.has(scope)) disks.set(scope, new DiskBlobs(join(root, scope)));
+    return { disk: disks.get(scope) as DiskBlobs };
+  };
+  const disk = tiers('local').disk;
   const log: AccessLogEntry[] = [];
-  running = createCacheServer({ disk, readWriteTokens: ['rw'], readOnlyTokens: ['ro'], anonymous: false, maxBodyBytes, requestTimeoutMs: 10_000, uploadConcurrency: 2, log: (e) => log.push(e) });
+  running = createCacheServer({
+    tiers,
+    tokens: [
+      { token: 'rw', access: 'read-write', scope: 'local' },
+      { token: 'ro', access: 'read-only', scope: 'local' },
+      { token: 'main', access: 'read-write', scope: 'trusted' },
+      { token: 'pr', access: 'read-write', scope: 'pr-7' },
+    ],
+    maxBodyBytes,
+    requestTimeoutMs: 10_000,
+    uploadConcurrency: 2,
+    log: (e) => log.push(e),
+  });
   await new Promise<void>((resolve) => running!.server.listen(0, '127.0.0.1', resolve));
   const port = (running.server.address() as AddressInfo).port;
   return { url: `http://127.0.0.1:${port}`, disk, log, port };
@@ -56,15 +74,29 @@ describe('the cache server', () => {
     expect(await disk.size('short')).toBeUndefined();
   });
 
+  it('keeps each token to its scope: a pull request reads trusted blobs but what it writes never reaches main', async () => {
+    const { url } = await start();
+    expect((await fetch(`${url}/v1/cache/from-main`, { method: 'PUT', headers: auth('main'), body: Buffer.from('clean') })).status).toBe(200);
+    // The PR reads main's blob...
+    expect(await (await fetch(`${url}/v1/cache/from-main`, { headers: auth('pr') })).text()).toBe('clean');
+    // ...and writes only its own scope: main never sees it, even under a hash main will compute.
+    expect((await fetch(`${url}/v1/cache/next-main-hash`, { method: 'PUT', headers: auth('pr'), body: Buffer.from('poison') })).status).toBe(200);
+    expect((await fetch(`${url}/v1/cache/next-main-hash`, { headers: auth('main') })).status).toBe(404);
+    expect(await (await fetch(`${url}/v1/cache/next-main-hash`, { headers: auth('pr') })).text()).toBe('poison');
+    // Main then stores its own: the PR's object did not block it.
+    expect((await fetch(`${url}/v1/cache/next-main-hash`, { method: 'PUT', headers: auth('main'), body: Buffer.from('clean too') })).status).toBe(200);
+    expect(await (await fetch(`${url}/v1/cache/next-main-hash`, { headers: auth('main') })).text()).toBe('clean too');
+  });
+
   it('logs every request without its token', async () => {
     const { url, log } = await start();
     await fetch(`${url}/v1/cache/1`, { headers: auth('ro') });
     await fetch(`${url}/v1/cache/1`, { headers: auth('nope') });
     await fetch(`${url}/healthz`);
-    expect(log.map((e) => [e.method, e.path, e.status, e.access])).toEqual([
-      ['GET', '/v1/cache/1', 404, 'read-only'],
-      ['GET', '/v1/cache/1', 401, 'none'],
-      ['GET', '/healthz', 200, 'none'],
+    expect(log.map((e) => [e.method, e.path, e.status, e.access, e.scope])).toEqual([
+      ['GET', '/v1/cache/1', 404, 'read-only', 'local'],
+      ['GET', '/v1/cache/1', 401, 'none', undefined],
+      ['GET', '/healthz', 200, 'none', undefined],
     ]);
     expect(JSON.stringify(log)).not.toMatch(/nope|"ro"/);
   });

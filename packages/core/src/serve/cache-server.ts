@@ -3,11 +3,24 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { RemoteNxBlobs } from '../remote/nx-blobs.js';
+import { TRUSTED_SCOPE } from '../remote/settings.js';
 import { errorMessage } from '../util/errors.js';
 import { createLimit } from '../util/limit.js';
 import { BodyTooLargeError, type DiskBlobs, isValidBlobHash } from './disk-blobs.js';
 
 export type Access = 'read-write' | 'read-only' | 'none';
+
+/** What a token may do, and the scope it reads first and writes to. */
+export interface TokenGrant {
+  access: 'read-write' | 'read-only';
+  scope: string;
+}
+
+/** The blob tiers of one scope: its disk folder, and its place in the bucket. */
+export interface ScopeTiers {
+  disk: DiskBlobs;
+  remote?: RemoteNxBlobs;
+}
 
 /** One line of the access log: never a token, never a body. */
 export interface AccessLogEntry {
@@ -18,15 +31,17 @@ export interface AccessLogEntry {
   bytes: number;
   ms: number;
   access: Access;
+  /** The token's scope; absent when no token was accepted. */
+  scope?: string;
 }
 
 export interface CacheServerOptions {
-  disk: DiskBlobs;
-  remote?: RemoteNxBlobs;
-  readWriteTokens: readonly string[];
-  readOnlyTokens: readonly string[];
-  /** Without tokens: everyone may read and write (for a loopback-only server). */
-  anonymous: boolean;
+  /** The tiers of a scope (made once per scope and kept). */
+  tiers: (scope: string) => ScopeTiers;
+  /** Each token and what it grants. */
+  tokens: ReadonlyArray<TokenGrant & { token: string }>;
+  /** What a request without a (valid) token gets: nothing, unless the server has no tokens at all (loopback only). */
+  anonymous?: TokenGrant;
   maxBodyBytes: number;
   /** A request (headers and body) must complete within this. */
   requestTimeoutMs: number;
@@ -52,21 +67,22 @@ const PATH = /^\/v1\/cache\/([^/?#]+)$/;
 export function createCacheServer(options: CacheServerOptions): CacheServer {
   const uploads = new Set<Promise<void>>();
   const limit = createLimit(options.uploadConcurrency);
-  const rw = options.readWriteTokens.map((t) => Buffer.from(t));
-  const ro = options.readOnlyTokens.map((t) => Buffer.from(t));
+  const grants = options.tokens.map((grant) => ({ ...grant, bytes: Buffer.from(grant.token) }));
 
-  const accessOf = (request: IncomingMessage): Access => {
-    if (options.anonymous) return 'read-write';
+  const grantOf = (request: IncomingMessage): TokenGrant | undefined => {
+    if (options.anonymous) return options.anonymous;
     const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
-    if (!match) return 'none';
+    if (!match) return undefined;
     const given = Buffer.from((match[1] as string).trim());
-    const equals = (token: Buffer): boolean => token.length === given.length && timingSafeEqual(token, given);
-    if (rw.some(equals)) return 'read-write';
-    if (ro.some(equals)) return 'read-only';
-    return 'none';
+    const found = grants.find((grant) => grant.bytes.length === given.length && timingSafeEqual(grant.bytes, given));
+    return found ? { access: found.access, scope: found.scope } : undefined;
   };
 
-  const handle = async (request: IncomingMessage, response: ServerResponse, access: Access): Promise<number> => {
+  /** A scope reads its own blobs, then the trusted ones; `trusted` reads only its own. */
+  const readScopes = (scope: string): string[] => (scope === TRUSTED_SCOPE ? [TRUSTED_SCOPE] : [scope, TRUSTED_SCOPE]);
+
+  const handle = async (request: IncomingMessage, response: ServerResponse, grant: TokenGrant | undefined): Promise<number> => {
+    const access: Access = grant?.access ?? 'none';
     const url = (request.url ?? '/').split('?')[0] as string;
     if (url === '/healthz') return text(response, 200, 'ok');
     const match = PATH.exec(url);
@@ -75,28 +91,40 @@ export function createCacheServer(options: CacheServerOptions): CacheServer {
     if (!isValidBlobHash(hash)) return text(response, 400, 'Invalid hash');
     if (access === 'none') return text(response, 401, 'Missing or invalid authentication token.');
 
+    const own = options.tiers((grant as TokenGrant).scope);
     if (request.method === 'GET' || request.method === 'HEAD') {
-      let size = await options.disk.size(hash);
-      if (size === undefined && options.remote) {
-        const received = await options.disk.tempFile();
-        const temp = await options.disk.tempFile();
+      let found: { disk: DiskBlobs; size: number } | undefined;
+      for (const scope of readScopes((grant as TokenGrant).scope)) {
+        const { disk } = options.tiers(scope);
+        const size = await disk.size(hash);
+        if (size !== undefined) {
+          found = { disk, size };
+          break;
+        }
+      }
+      if (!found && own.remote) {
+        const received = await own.disk.tempFile();
+        const temp = await own.disk.tempFile();
         try {
-          if (await options.remote.fetch(hash, received, temp)) {
-            await options.disk.adopt(hash, received);
-            size = await options.disk.size(hash);
+          // The bucket is read in the same order (own scope, then trusted), verified; a hit lands in this scope's disk.
+          if (await own.remote.fetch(hash, received, temp)) {
+            await own.disk.adopt(hash, received);
+            const size = await own.disk.size(hash);
+            if (size !== undefined) found = { disk: own.disk, size };
           }
         } finally {
           await rm(received, { force: true });
         }
       }
-      if (size === undefined) return text(response, 404, 'Record not found');
+      if (!found) return text(response, 404, 'Record not found');
+      const { disk, size } = found;
       response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
       if (request.method === 'HEAD') {
         response.end();
         return size;
       }
       await new Promise<void>((resolve, reject) => {
-        const stream = createReadStream(options.disk.path(hash));
+        const stream = createReadStream(disk.path(hash));
         stream.on('error', reject);
         response.on('close', resolve);
         stream.pipe(response);
@@ -111,10 +139,11 @@ export function createCacheServer(options: CacheServerOptions): CacheServer {
         return text(response, 400, 'Missing or invalid Content-Length header.');
       }
       if (declared > options.maxBodyBytes) return text(response, 413, `The body is larger than this server accepts (${options.maxBodyBytes} bytes).`);
-      if ((await options.disk.size(hash)) !== undefined) return text(response, 409, 'Cannot override an existing record.');
+      // A token writes only its own scope: a pull request's blobs never land where main reads.
+      if ((await own.disk.size(hash)) !== undefined) return text(response, 409, 'Cannot override an existing record.');
       let received: { file: string; bytes: number };
       try {
-        received = await options.disk.receive(request, Math.min(declared, options.maxBodyBytes));
+        received = await own.disk.receive(request, Math.min(declared, options.maxBodyBytes));
       } catch (error) {
         if (error instanceof BodyTooLargeError) return text(response, 400, 'The body is longer than its Content-Length.');
         throw error;
@@ -123,10 +152,10 @@ export function createCacheServer(options: CacheServerOptions): CacheServer {
         await rm(received.file, { force: true });
         return text(response, 400, `The body is shorter than its Content-Length (${received.bytes} of ${declared} bytes).`);
       }
-      if ((await options.disk.adopt(hash, received.file)) === 'exists') return text(response, 409, 'Cannot override an existing record.');
-      if (options.remote) {
-        const remote = options.remote;
-        const job = limit(async () => remote.upload(hash, options.disk.path(hash), await options.disk.tempFile())).finally(() => uploads.delete(job));
+      if ((await own.disk.adopt(hash, received.file)) === 'exists') return text(response, 409, 'Cannot override an existing record.');
+      if (own.remote) {
+        const remote = own.remote;
+        const job = limit(async () => remote.upload(hash, own.disk.path(hash), await own.disk.tempFile())).finally(() => uploads.delete(job));
         uploads.add(job);
       }
       text(response, 200, 'Stored');
@@ -138,15 +167,15 @@ export function createCacheServer(options: CacheServerOptions): CacheServer {
 
   const server = createServer((request, response) => {
     const started = Date.now();
-    const access = accessOf(request);
-    handle(request, response, access)
+    const grant = grantOf(request);
+    handle(request, response, grant)
       .catch((error: unknown) => {
         if (!response.headersSent) text(response, 500, `Stride cache server error: ${errorMessage(error)}`);
         else response.destroy();
         return 0;
       })
       .then((bytes) => {
-        options.log({ time: new Date(started).toISOString(), method: request.method ?? '', path: (request.url ?? '').split('?')[0] as string, status: response.statusCode, bytes, ms: Date.now() - started, access });
+        options.log({ time: new Date(started).toISOString(), method: request.method ?? '', path: (request.url ?? '').split('?')[0] as string, status: response.statusCode, bytes, ms: Date.now() - started, access: grant?.access ?? 'none', ...(grant ? { scope: grant.scope } : {}) });
       });
   });
   server.requestTimeout = options.requestTimeoutMs;

@@ -3,14 +3,18 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NxJsonConfiguration } from '@nx/devkit';
 import {
+  awsPolicies,
   collectGarbage,
   computeStats,
   createCacheServer,
   createS3Store,
+  DEFAULT_SCOPE,
   DiskBlobs,
   loadSigningKey,
   parsePublicKey,
   RemoteNxBlobs,
+  type ScopeTiers,
+  type TokenGrant,
   errorMessage,
   formatBytes,
   formatOpenMetrics,
@@ -53,7 +57,13 @@ Usage:
       environment configures a bucket, in the same S3 bucket as Stride's remote.
       Tokens: --token (read-write) and --read-only-token, or better STRIDE_SERVE_TOKEN
       and STRIDE_SERVE_READ_ONLY_TOKEN (comma-separated lists), which stay out of ps.
+      Write token@scope to bind a token to a scope (token@trusted for main, token@pr-12):
+      it reads its scope then trusted/, and writes only its scope.
       Without any token it listens on loopback only. Logs one JSON line per request.
+  stride aws-policy --bucket <b> --repo <owner/name> [--prefix <p>] [--branch main] [--account <id>]
+      Prints (JSON) the two IAM roles for GitHub Actions' OIDC provider that make the
+      trust tiers hold in the bucket: a trusted writer only the protected branch can
+      assume, and a pull-request role that can never write trusted/. See SECURITY.md.
   stride --help
       Shows this help.
 
@@ -76,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'report') return await report(rest);
     if (command === 'stats') return await stats(rest);
     if (command === 'serve') return await serve(rest);
+    if (command === 'aws-policy') return awsPolicy(rest);
     process.stderr.write(`stride: unknown command "${command}"\n\n${HELP}`);
     return 2;
   } catch (error) {
@@ -130,6 +141,26 @@ async function stats(argv: string[]): Promise<number> {
   return 0;
 }
 
+function awsPolicy(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: { bucket: { type: 'string' }, prefix: { type: 'string', default: 'stride' }, repo: { type: 'string' }, branch: { type: 'string', default: 'main' }, account: { type: 'string' } },
+    strict: true,
+  });
+  if (!values.bucket || !values.repo) throw new Error('--bucket and --repo are required, e.g. stride aws-policy --bucket acme-cache --repo acme/monorepo');
+  const policies = awsPolicies({ bucket: values.bucket, prefix: values.prefix, repo: values.repo, branch: values.branch, ...(values.account ? { account: values.account } : {}) });
+  process.stdout.write(`${JSON.stringify(policies, null, 2)}\n`);
+  process.stderr.write(
+    [
+      `Create two roles from this: trustedWriter (assumable only from ${values.repo} on ${values.branch}; its job sets STRIDE_REMOTE_SCOPE=trusted and gets STRIDE_SIGNING_KEY)`,
+      'and pullRequest (its jobs set STRIDE_REMOTE_SCOPE=pr-<number>, never get the signing key).',
+      ...(values.account ? [] : ['Replace ACCOUNT_ID with the account that holds the token.actions.githubusercontent.com OIDC provider (or pass --account).']),
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
 async function serve(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -146,30 +177,51 @@ async function serve(argv: string[]): Promise<number> {
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port} is not a port number: use 0-65535`);
-  const list = (flag: string[] | undefined, env: string | undefined): string[] => [...(flag ?? []), ...(env ?? '').split(',')].map((t) => t.trim()).filter(Boolean);
-  const readWriteTokens = list(values.token, process.env.STRIDE_SERVE_TOKEN);
-  const readOnlyTokens = list(values['read-only-token'], process.env.STRIDE_SERVE_READ_ONLY_TOKEN);
-  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(values.host);
-  if (readWriteTokens.length + readOnlyTokens.length === 0 && !loopback) {
-    throw new Error(`refusing to serve ${values.host} without a token: set STRIDE_SERVE_TOKEN (or --token), or listen on 127.0.0.1`);
-  }
   const root = existsSync(join(process.cwd(), 'nx.json')) ? findWorkspaceRoot(process.cwd()) : process.cwd();
   const nxJson = existsSync(join(root, 'nx.json')) ? (JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as NxJsonConfiguration) : {};
   const settings = readSettings(root, nxJson);
-  const disk = new DiskBlobs(resolve(values.dir ?? join(settings.strideDir, 'serve')));
-  const log = (line: unknown): boolean => process.stdout.write(`${JSON.stringify(line)}\n`);
-  let remote: RemoteNxBlobs | undefined;
-  if (settings.remote) {
-    const publicKeys = settings.remote.publicKeys.map((text, i) => parsePublicKey(text, `plugins[@stride/nx].options.remote.publicKeys[${i}]`));
-    remote = new RemoteNxBlobs(settings.remote, await createS3Store(settings.remote), loadSigningKey(process.env), publicKeys, (message) => log({ time: new Date().toISOString(), warning: message }));
+  const defaultScope = settings.remote?.scope ?? DEFAULT_SCOPE;
+  // `token` or `token@scope`: a token reads its scope then trusted/, and writes only its scope.
+  const grants = (flag: string[] | undefined, env: string | undefined, access: TokenGrant['access'], source: string): Array<TokenGrant & { token: string }> =>
+    [...(flag ?? []), ...(env ?? '').split(',')]
+      .map((t) => t.trim())
+      .filter(Boolean)
+      .map((entry) => {
+        const at = entry.lastIndexOf('@');
+        const scope = at > 0 ? entry.slice(at + 1) : defaultScope;
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(scope)) throw new Error(`${source}: a token names an invalid scope "${scope}"; write token@scope with a scope such as trusted or pr-123`);
+        return { token: at > 0 ? entry.slice(0, at) : entry, access, scope };
+      });
+  const tokens = [
+    ...grants(values.token, process.env.STRIDE_SERVE_TOKEN, 'read-write', '--token / STRIDE_SERVE_TOKEN'),
+    ...grants(values['read-only-token'], process.env.STRIDE_SERVE_READ_ONLY_TOKEN, 'read-only', '--read-only-token / STRIDE_SERVE_READ_ONLY_TOKEN'),
+  ];
+  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(values.host);
+  if (tokens.length === 0 && !loopback) {
+    throw new Error(`refusing to serve ${values.host} without a token: set STRIDE_SERVE_TOKEN (or --token), or listen on 127.0.0.1`);
   }
+  const dir = resolve(values.dir ?? join(settings.strideDir, 'serve'));
+  const log = (line: unknown): boolean => process.stdout.write(`${JSON.stringify(line)}\n`);
+  const remoteSettings = settings.remote;
+  const objects = remoteSettings ? await createS3Store(remoteSettings) : undefined;
+  const publicKeys = (remoteSettings?.publicKeys ?? []).map((text, i) => parsePublicKey(text, `plugins[@stride/nx].options.remote.publicKeys[${i}]`));
+  const signingKey = loadSigningKey(process.env);
+  const tiersByScope = new Map<string, ScopeTiers>();
+  const tiers = (scope: string): ScopeTiers => {
+    let found = tiersByScope.get(scope);
+    if (!found) {
+      const disk = new DiskBlobs(join(dir, scope));
+      const warn = (message: string): void => void log({ time: new Date().toISOString(), scope, warning: message });
+      found = remoteSettings && objects ? { disk, remote: new RemoteNxBlobs({ ...remoteSettings, scope }, objects, signingKey, publicKeys, warn) } : { disk };
+      tiersByScope.set(scope, found);
+    }
+    return found;
+  };
   const maxBodyBytes = values['max-body-size'] !== undefined ? parseSize(values['max-body-size'], '--max-body-size') : (settings.remote?.maxArtifactBytes ?? 2 * 1024 ** 3);
   const server = createCacheServer({
-    disk,
-    ...(remote ? { remote } : {}),
-    readWriteTokens,
-    readOnlyTokens,
-    anonymous: readWriteTokens.length + readOnlyTokens.length === 0,
+    tiers,
+    tokens,
+    ...(tokens.length === 0 ? { anonymous: { access: 'read-write' as const, scope: defaultScope } } : {}),
     maxBodyBytes,
     requestTimeoutMs: parseAge(values['request-timeout'], '--request-timeout'),
     uploadConcurrency: settings.remote?.uploadConcurrency ?? 4,
@@ -181,9 +233,10 @@ async function serve(argv: string[]): Promise<number> {
   });
   const address = server.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
-  const tiers = `disk ${disk.dir}${remote ? `, then ${remote.location} (scope ${settings.remote?.scope})` : ''}`;
-  const auth = readWriteTokens.length + readOnlyTokens.length === 0 ? 'no token (loopback only)' : `${readWriteTokens.length} read-write and ${readOnlyTokens.length} read-only tokens`;
-  process.stderr.write(`stride serve: listening on http://${values.host}:${actualPort} (${tiers}; ${auth})\n`);
+  const where = `disk ${dir}${objects ? `, then ${objects.location}` : ''}`;
+  const scopes = [...new Set(tokens.map((t) => t.scope))].join(', ') || defaultScope;
+  const auth = tokens.length === 0 ? 'no token (loopback only)' : `${tokens.length} tokens for scopes ${scopes}`;
+  process.stderr.write(`stride serve: listening on http://${values.host}:${actualPort} (${where}; ${auth})\n`);
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       process.stderr.write(`stride serve: ${signal}, finishing requests and uploads in flight...\n`);
