@@ -31,3 +31,5 @@ export { DiskBlobs, isValidBlobHash } from './serve/disk-blobs.js';
 export { createCacheServer, type CacheServer, type CacheServerOptions, type AccessLogEntry, type Access, type TokenGrant, type ScopeTiers } from './serve/cache-server.js';
 export { RemoteNxBlobs } from './remote/nx-blobs.js';
 export { awsPolicies, type AwsPolicies, type AwsPolicyRequest, type PolicyDocument, type RolePolicies } from './remote/aws-policy.js';
+export { digestOutputs, differingFiles, verdictOf, type VerifyVerdict } from './store/output-digest.js';
+export { clearOutputs } from './store/output-paths.js';

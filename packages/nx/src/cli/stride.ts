@@ -31,6 +31,7 @@ import {
 } from '@stride/core';
 import { targetOf } from '../adapter/task-id.js';
 import { readSettings } from '../settings.js';
+import { verify } from './verify.js';
 
 const HELP = `stride: Stride's command line (run it from an Nx workspace)
 
@@ -64,6 +65,11 @@ Usage:
       Prints (JSON) the two IAM roles for GitHub Actions' OIDC provider that make the
       trust tiers hold in the bucket: a trusted writer only the protected branch can
       assume, and a pull-request role that can never write trusted/. See SECURITY.md.
+  stride verify [<run.json>] [--sample 10% | --sample 5 | --task <id> ...] [--keep]
+      Rebuilds a sample of the tasks a run restored (default .stride/runs/last.json),
+      twice each, in a scratch copy, and compares the outputs with the artifact file by
+      file: reproduced, poisoned or built from an undeclared input (rebuilds agree, the
+      artifact differs), or not deterministic (rebuilds differ). Exits 1 on any mismatch.
   stride --help
       Shows this help.
 
@@ -87,6 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'stats') return await stats(rest);
     if (command === 'serve') return await serve(rest);
     if (command === 'aws-policy') return awsPolicy(rest);
+    if (command === 'verify') return await verify(rest, findWorkspaceRoot(process.cwd()));
     process.stderr.write(`stride: unknown command "${command}"\n\n${HELP}`);
     return 2;
   } catch (error) {
