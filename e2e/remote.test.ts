@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Client, startS3WithProxy, TEST_CREDENTIALS } from './support/s3.js';
 import { createWorkspace, type TestWorkspace } from './support/workspace.js';
@@ -200,5 +200,61 @@ describe('large artifacts', () => {
     expect(result.code, result.output).toBe(0);
     expect(b.lastRun().tasks[0]!.cache).toBe('miss');
     expect(result.stdout).toMatch(/Stride warning: refused a remote object.*over the 1048576-byte limit/);
+  });
+});
+
+describe('client-side encryption (STRIDE_ENCRYPTION_KEY)', () => {
+  const KEY = 'e2e0'.repeat(16);
+  const OTHER_KEY = 'badd'.repeat(16);
+  let server: Started;
+  let a: TestWorkspace;
+  let b: TestWorkspace;
+  const build = (ws: TestWorkspace, env: NodeJS.ProcessEnv = {}) => ws.nxAsync(['run-many', '-t', 'build'], { ...AWS_ENV, STRIDE_REMOTE_SCOPE: 'trusted', ...env });
+
+  beforeAll(async () => {
+    server = await startS3WithProxy();
+    a = createWorkspace({ projects: 3, width: 3 });
+    b = createWorkspace({ projects: 3, width: 3 });
+    for (const ws of [a, b]) useRemote(ws, server.s3.endpoint, server.s3.bucket);
+  });
+  afterAll(async () => {
+    a.remove();
+    b.remove();
+    await server.stop();
+  });
+
+  it('uploads only ciphertext; a machine with the key restores everything byte for byte', async () => {
+    const cold = await build(a, { STRIDE_ENCRYPTION_KEY: KEY });
+    expect(cold.code, cold.output).toBe(0);
+    const client = s3Client(server.s3.endpoint);
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: server.s3.bucket, Prefix: 'stride/trusted/' }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
+    expect(keys).toHaveLength(3);
+    for (const key of keys) {
+      const body = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: server.s3.bucket, Key: key }))).Body!.transformToByteArray());
+      expect(body.subarray(0, 20).toString()).toBe('stride-aes256gcm-v1\n');
+      expect(body.includes(Buffer.from('stride-artifact'))).toBe(false);
+    }
+    client.destroy();
+    const warm = await build(b, { STRIDE_ENCRYPTION_KEY: KEY, STRIDE_REMOTE_MODE: 'read-only' });
+    expect(warm.code, warm.output).toBe(0);
+    expect(b.lastRun().tasks.map((t) => t.cache)).toEqual(['remote', 'remote', 'remote']);
+    expect(b.digest(outputs(b))).toEqual(a.digest(outputs(a)));
+  });
+
+  it.each([
+    ['without the key', {}, /it is encrypted, and STRIDE_ENCRYPTION_KEY is not set here/],
+    ['with another key', { STRIDE_ENCRYPTION_KEY: OTHER_KEY }, /does not decrypt with STRIDE_ENCRYPTION_KEY/],
+  ])('%s: nothing is restored, the tasks run, one warning says why, and no key is printed', async (_label, env, reason) => {
+    wipe(b);
+    const result = await build(b, { ...env, STRIDE_REMOTE_MODE: 'read-only' });
+    expect(result.code, result.output).toBe(0);
+    expect(b.lastRun().tasks.every((t) => t.cache === 'miss' && t.status === 'success')).toBe(true);
+    const warnings = strideWarnings(result.stdout);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(reason);
+    expect(result.output).not.toContain(KEY);
+    expect(result.output).not.toContain(OTHER_KEY);
+    expect(JSON.stringify(b.lastRun())).not.toContain(OTHER_KEY);
   });
 });

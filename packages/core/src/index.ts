@@ -33,3 +33,4 @@ export { RemoteNxBlobs } from './remote/nx-blobs.js';
 export { awsPolicies, type AwsPolicies, type AwsPolicyRequest, type PolicyDocument, type RolePolicies } from './remote/aws-policy.js';
 export { digestOutputs, differingFiles, verdictOf, type VerifyVerdict } from './store/output-digest.js';
 export { clearOutputs } from './store/output-paths.js';
+export { loadEncryptionKey, encryptFile, decryptFile, isEncrypted } from './remote/encryption.js';

@@ -4,7 +4,8 @@ import { open, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../util/errors.js';
 import { objectKey, readOrder, writeLocation, type Location } from './locations.js';
-import { redactSecrets } from './remote-cache.js';
+import { encryptFile } from './encryption.js';
+import { openObject, redactSecrets } from './remote-cache.js';
 import type { ObjectStore } from './s3-store.js';
 import type { RemoteSettings } from './settings.js';
 import { type ArtifactSignature, signArtifact, verifyArtifact } from './signing.js';
@@ -42,6 +43,7 @@ export class RemoteNxBlobs {
     private readonly signingKey: KeyObject | undefined,
     private readonly publicKeys: readonly KeyObject[],
     private readonly warn: (message: string) => void,
+    private readonly encryptionKey?: Buffer,
   ) {}
 
   get location(): string {
@@ -66,7 +68,8 @@ export class RemoteNxBlobs {
         const bytes = await this.objects.download(key, temp, this.settings.maxArtifactBytes + MAX_HEADER_BYTES);
         this.succeeded();
         if (bytes === undefined) continue;
-        const why = await this.extract(temp, hash, location, dest);
+        const opened = await openObject(temp, this.encryptionKey, `nx-blob:${hash}`);
+        const why = 'refusal' in opened ? opened.refusal : await this.extract(opened.file, hash, location, dest);
         if (why === undefined) return true;
         this.warn(`refused remote object ${key}: ${why}`);
       } catch (error) {
@@ -74,6 +77,7 @@ export class RemoteNxBlobs {
         return false;
       } finally {
         await rm(temp, { force: true });
+        await rm(`${temp}.plain`, { force: true });
       }
     }
     return false;
@@ -132,12 +136,18 @@ export class RemoteNxBlobs {
       const out = createWriteStream(temp);
       await new Promise<void>((resolve, reject) => out.write(`${JSON.stringify(header)}\n`, (e) => (e ? reject(e) : resolve())));
       await pipeline(createReadStream(file), out);
-      await this.objects.upload(key, temp, (await stat(temp)).size, false);
+      let sent = temp;
+      if (this.encryptionKey) {
+        sent = `${temp}.enc`;
+        await encryptFile(this.encryptionKey, `nx-blob:${hash}`, temp, sent);
+      }
+      await this.objects.upload(key, sent, (await stat(sent)).size, false);
       this.succeeded();
     } catch (error) {
       this.failed(error);
     } finally {
       await rm(temp, { force: true });
+      await rm(`${temp}.enc`, { force: true });
     }
   }
 

@@ -1,5 +1,6 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { decryptFile, encryptFile, isEncrypted } from './encryption.js';
 import { join } from 'node:path';
 import type { EntryMeta, LocalStore } from '../store/local-store.js';
 import { errorMessage } from '../util/errors.js';
@@ -82,6 +83,8 @@ export class RemoteCache implements RemoteTier {
     private readonly store: LocalStore,
     private readonly signingKey: KeyObject | undefined,
     private readonly publicKeys: readonly KeyObject[],
+    /** STRIDE_ENCRYPTION_KEY: artifacts go up AES-256-GCM encrypted, and nothing unencrypted is restored. */
+    private readonly encryptionKey?: Buffer,
   ) {
     this.limit = createLimit(settings.uploadConcurrency);
     this.trusted = settings.scope === TRUSTED_SCOPE;
@@ -131,7 +134,8 @@ export class RemoteCache implements RemoteTier {
 
   private async fetchFrom(location: Location, hash: string, taskId: string): Promise<EntryMeta | undefined> {
     const key = this.key(location, hash);
-    const file = await this.tempFile(hash);
+    const downloaded = await this.tempFile(hash);
+    let file = downloaded;
     const started = Date.now();
     try {
       let bytes: number | undefined;
@@ -144,6 +148,9 @@ export class RemoteCache implements RemoteTier {
         return undefined;
       }
       if (bytes === undefined) return undefined;
+      const opened = await openObject(file, this.encryptionKey, `stride-artifact:${hash}`);
+      if ('refusal' in opened) return this.refuse(taskId, key, hash, location, opened.refusal);
+      file = opened.file;
       let checked;
       try {
         checked = await readArtifact(file, hash);
@@ -161,7 +168,8 @@ export class RemoteCache implements RemoteTier {
       this.stats.transfers.push({ taskId, direction: 'down', startMs: started, endMs: Date.now(), bytes });
       return meta;
     } finally {
-      await rm(file, { force: true });
+      await rm(downloaded, { force: true });
+      await rm(`${downloaded}.plain`, { force: true });
     }
   }
 
@@ -190,16 +198,24 @@ export class RemoteCache implements RemoteTier {
         this.objectWarnings.push(`${meta.taskId}: not uploaded, ${bytes} bytes is over remote.maxArtifactSize`);
         return;
       }
-      await this.objects.upload(key, file, bytes, replace);
+      let sent = file;
+      let sentBytes = bytes;
+      if (this.encryptionKey) {
+        sent = `${file}.enc`;
+        await encryptFile(this.encryptionKey, `stride-artifact:${meta.hash}`, file, sent);
+        sentBytes = (await stat(sent)).size;
+      }
+      await this.objects.upload(key, sent, sentBytes, replace);
       this.succeeded();
       this.stats.uploads++;
-      this.stats.uploadBytes += bytes;
+      this.stats.uploadBytes += sentBytes;
       this.stats.uploadMs += Date.now() - started;
-      this.stats.transfers.push({ taskId: meta.taskId, direction: 'up', startMs: started, endMs: Date.now(), bytes });
+      this.stats.transfers.push({ taskId: meta.taskId, direction: 'up', startMs: started, endMs: Date.now(), bytes: sentBytes });
     } catch (error) {
       this.failed(error);
     } finally {
       await rm(file, { force: true });
+      await rm(`${file}.enc`, { force: true });
     }
   }
 
@@ -317,9 +333,26 @@ export class RemoteCache implements RemoteTier {
 /** Errors from the SDK or the network must never carry a credential into a log. */
 export function redactSecrets(text: string, env: NodeJS.ProcessEnv = process.env): string {
   let out = text;
-  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'STRIDE_SIGNING_KEY', 'AWS_ACCESS_KEY_ID']) {
+  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'STRIDE_SIGNING_KEY', 'STRIDE_ENCRYPTION_KEY', 'AWS_ACCESS_KEY_ID']) {
     const value = env[name];
     if (value && value.length >= 8) out = out.split(value).join('***');
   }
   return out;
+}
+
+/**
+ * A downloaded object made ready to read: decrypted when a key is set. With a
+ * key, an unencrypted object is refused (only holders of the key could have
+ * written an encrypted one); without one, an encrypted object is refused.
+ */
+export async function openObject(file: string, key: Buffer | undefined, context: string): Promise<{ file: string } | { refusal: string }> {
+  const encrypted = await isEncrypted(file);
+  if (!key) return encrypted ? { refusal: 'it is encrypted, and STRIDE_ENCRYPTION_KEY is not set here' } : { file };
+  if (!encrypted) return { refusal: 'it is not encrypted, and STRIDE_ENCRYPTION_KEY is set' };
+  try {
+    await decryptFile(key, context, file, `${file}.plain`);
+    return { file: `${file}.plain` };
+  } catch (error) {
+    return { refusal: errorMessage(error) };
+  }
 }

@@ -8,6 +8,7 @@ import {
   FileHasher,
   FileIndex,
   listWorkspaceFiles,
+  loadEncryptionKey,
   loadSigningKey,
   LocalStore,
   parsePublicKey,
@@ -164,7 +165,7 @@ async function openRemote(settings: StrideSettings, store: LocalStore): Promise<
   if (!settings.remote) return undefined;
   const publicKeys = settings.remote.publicKeys.map((text, i) => parsePublicKey(text, `plugins[@stride/nx].options.remote.publicKeys[${i}]`));
   const objects = await createS3Store(settings.remote);
-  return new RemoteCache(settings.remote, objects, store, loadSigningKey(process.env), publicKeys);
+  return new RemoteCache(settings.remote, objects, store, loadSigningKey(process.env), publicKeys, loadEncryptionKey(process.env));
 }
 
 /** STRIDE_PROFILE (Chrome trace) and STRIDE_REPORT (HTML timeline), when asked for. */

@@ -10,6 +10,7 @@ import {
   createS3Store,
   DEFAULT_SCOPE,
   DiskBlobs,
+  loadEncryptionKey,
   loadSigningKey,
   parsePublicKey,
   RemoteNxBlobs,
@@ -213,13 +214,14 @@ async function serve(argv: string[]): Promise<number> {
   const objects = remoteSettings ? await createS3Store(remoteSettings) : undefined;
   const publicKeys = (remoteSettings?.publicKeys ?? []).map((text, i) => parsePublicKey(text, `plugins[@stride/nx].options.remote.publicKeys[${i}]`));
   const signingKey = loadSigningKey(process.env);
+  const encryptionKey = loadEncryptionKey(process.env);
   const tiersByScope = new Map<string, ScopeTiers>();
   const tiers = (scope: string): ScopeTiers => {
     let found = tiersByScope.get(scope);
     if (!found) {
       const disk = new DiskBlobs(join(dir, scope));
       const warn = (message: string): void => void log({ time: new Date().toISOString(), scope, warning: message });
-      found = remoteSettings && objects ? { disk, remote: new RemoteNxBlobs({ ...remoteSettings, scope }, objects, signingKey, publicKeys, warn) } : { disk };
+      found = remoteSettings && objects ? { disk, remote: new RemoteNxBlobs({ ...remoteSettings, scope }, objects, signingKey, publicKeys, warn, encryptionKey) } : { disk };
       tiersByScope.set(scope, found);
     }
     return found;
