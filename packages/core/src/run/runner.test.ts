@@ -176,4 +176,27 @@ describe('TaskRunner', () => {
     expect(second.order[0]).toBe('long');
     expect(second.makespan).toBeLessThan(first.makespan);
   });
+
+  it('with a remote, asks it for every early-hashable task at once, each exactly once', async () => {
+    const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
+    const chain = { ids: ['c1', 'c2', 'c3', 'c4', 'c5'], dependencies: { c2: ['c1'], c3: ['c2'], c4: ['c3'], c5: ['c4'] } };
+    const asked: Array<{ id: string; at: number }> = [];
+    const remote = {
+      fetch: async (_hash: string, id: string) => {
+        asked.push({ id, at: Date.now() });
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return undefined;
+      },
+      scheduleUpload: () => undefined,
+    };
+    const run = host({ delayMs: { c1: 100 } });
+    const impl: TaskHost = { ...run.impl, canHashEarly: (id) => id !== 'c5' };
+    const outcomes = await collect(new TaskRunner({ dag: chain, parallel: 1, store, readCache: true, host: impl, remote }));
+    expect(outcomes.every((o) => o.status === 'success' && o.cache === 'miss')).toBe(true);
+    expect(asked.map((a) => a.id).sort()).toEqual(['c1', 'c2', 'c3', 'c4', 'c5']);
+    const c1Done = outcomes.find((o) => o.id === 'c1')!.endTime;
+    // c2-c4 were asked for while c1 still ran; c5 (its hash reads c4's outputs) only in its turn.
+    for (const id of ['c2', 'c3', 'c4']) expect(asked.find((a) => a.id === id)!.at, id).toBeLessThan(c1Done);
+    expect(asked.find((a) => a.id === 'c5')!.at).toBeGreaterThanOrEqual(c1Done);
+  });
 });

@@ -2,6 +2,7 @@ import type { RemoteTier } from '../remote/remote-cache.js';
 import type { EntryMeta, LocalStore } from '../store/local-store.js';
 import { compareReady, criticalPathPriorities, dependantsOf, type TaskDag } from '../schedule/critical-path.js';
 import { AsyncQueue } from '../util/async-queue.js';
+import { createLimit } from '../util/limit.js';
 import { errorMessage } from '../util/errors.js';
 
 export type CacheStatus = 'local' | 'remote' | 'miss';
@@ -39,6 +40,8 @@ export interface TaskPhases {
 
 const noPhases = (): TaskPhases => ({ hashMs: 0, restoreMs: 0, runMs: 0, storeMs: 0 });
 const noLimits: TaskLimits = { retries: 0, retryDelayMs: 0 };
+/** Remote downloads started ahead of their tasks' turns, at once. */
+const PREFETCH_CONCURRENCY = 8;
 
 /** Seconds for messages: `30s`, `1.5s`. */
 const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))}s`;
@@ -66,6 +69,8 @@ export interface TaskHost {
   execute(id: string, hash: string, signal?: AbortSignal): Promise<ExecutionResult>;
   /** Retries and timeout for the task; none when absent. */
   limits?(id: string): TaskLimits;
+  /** False when the task's hash reads its dependencies' outputs, so it cannot be hashed before they finish. */
+  canHashEarly?(id: string): boolean;
 }
 
 export interface RunRequest {
@@ -106,6 +111,10 @@ export class TaskRunner {
   /** Set once a task failed under `bail`: nothing new starts. */
   private bailed = false;
   private readonly estimate: (id: string) => number;
+  /** Remote lookups started ahead of a task's turn: whether the remote was asked, and what it gave. */
+  private readonly prefetched = new Map<string, Promise<{ asked: boolean; meta?: EntryMeta }>>();
+  /** Tasks whose artifact an early fetch put in the local store: their hits are remote hits. */
+  private readonly fetchedEarly = new Set<string>();
 
   constructor(private readonly request: RunRequest) {
     const { dag } = request;
@@ -122,8 +131,35 @@ export class TaskRunner {
   run(): AsyncIterable<TaskOutcome> {
     const { ids } = this.request.dag;
     if (ids.length === 0) this.outcomes.close();
-    for (const id of [...ids].sort(this.compare)) if (this.waitingOn.get(id) === 0) this.becomeReady(id);
+    const ordered = [...ids].sort(this.compare);
+    for (const id of ordered) if (this.waitingOn.get(id) === 0) this.becomeReady(id);
+    this.prefetch(ordered);
     return this.outcomes;
+  }
+
+  /**
+   * With a remote, downloads start before tasks' turns: every task whose hash
+   * does not read its dependencies' outputs is hashed at once and, on a local
+   * miss, fetched from the remote into the local store (a few at a time,
+   * highest priority first). Restores still happen in dependency order; a
+   * fresh machine just stops waiting for one download per layer.
+   */
+  private prefetch(ordered: readonly string[]): void {
+    const { remote, readCache, host, store } = this.request;
+    if (!remote || !readCache) return;
+    const limit = createLimit(PREFETCH_CONCURRENCY);
+    for (const id of ordered) {
+      if ((this.waitingOn.get(id) ?? 0) === 0 || host.canHashEarly?.(id) !== true) continue;
+      const job = limit(async (): Promise<{ asked: boolean; meta?: EntryMeta }> => {
+        if (this.finished.has(id) || this.bailed) return { asked: false };
+        const hash = await host.hash(id);
+        if (await store.lookup(hash)) return { asked: false };
+        const meta = await remote.fetch(hash, id);
+        if (meta) this.fetchedEarly.add(id);
+        return { asked: true, ...(meta ? { meta } : {}) };
+      }).catch(() => ({ asked: false }));
+      this.prefetched.set(id, job);
+    }
   }
 
   private becomeReady(id: string): void {
@@ -157,10 +193,11 @@ export class TaskRunner {
     this.probing--;
     const hashedAt = Date.now();
     phases.hashMs = hashedAt - startTime;
-    let cache: CacheStatus = 'local';
+    let cache: CacheStatus = hit && this.fetchedEarly.has(id) ? 'remote' : 'local';
     if (!hit && this.request.readCache && this.request.remote) {
       // Outside the lookup window: a download must not hold up the slots.
-      hit = await this.request.remote.fetch(hash, id);
+      const early = await this.prefetched.get(id);
+      hit = early?.asked ? early.meta : await this.request.remote.fetch(hash, id);
       cache = 'remote';
     }
     const restored = hit ? await this.tryRestore(id, hit) : undefined;

@@ -102,6 +102,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
         }
       },
       hash: (id) => hasher.hash(id),
+      canHashEarly: (id) => !hasher.hashWaitsForDependencies(id),
       outputs: (id) => taskGraph.tasks[id]?.outputs ?? [],
       execute: (id, hash, signal) => {
         const task = taskGraph.tasks[id];

@@ -70,6 +70,22 @@ export class NxTaskHasher {
   }
 
   /**
+   * Whether the task's hash reads its dependencies' outputs
+   * (`dependentTasksOutputFiles`): only then must hashing wait for them. Any
+   * other task can be hashed, and its artifact fetched, before its turn.
+   */
+  hashWaitsForDependencies(taskId: string): boolean {
+    try {
+      const task = this.task(taskId);
+      const target = this.projectGraph.nodes[task.target.project]?.data.targets?.[task.target.target];
+      return this.expand(task.target.project, (target?.inputs as Input[] | undefined) ?? DEFAULT_INPUTS, taskId).dependentOutputs.length > 0;
+    } catch {
+      // A configuration error is reported when the task is hashed in its turn.
+      return true;
+    }
+  }
+
+  /**
    * The digest of one project's file set, computed once per run: with `^`
    * inputs, a library's files are part of every dependant's hash, and a
    * dependant must not re-read and re-hash them.
