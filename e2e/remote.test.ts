@@ -258,3 +258,35 @@ describe('client-side encryption (STRIDE_ENCRYPTION_KEY)', () => {
     expect(JSON.stringify(b.lastRun())).not.toContain(OTHER_KEY);
   });
 });
+
+describe('two machines uploading the same hashes at the same moment', () => {
+  let server: Started;
+  let machines: TestWorkspace[];
+  const build = (ws: TestWorkspace, env: NodeJS.ProcessEnv = {}) => ws.nxAsync(['run-many', '-t', 'build'], { ...AWS_ENV, STRIDE_REMOTE_SCOPE: 'trusted', ...env });
+
+  beforeAll(async () => {
+    server = await startS3WithProxy();
+    machines = [0, 1, 2].map(() => createWorkspace({ projects: 6, width: 3 }));
+    for (const ws of machines) useRemote(ws, server.s3.endpoint, server.s3.bucket);
+  });
+  afterAll(async () => {
+    for (const ws of machines) ws.remove();
+    await server.stop();
+  });
+
+  it('leave whole objects: a third machine restores every task from them, byte for byte, refusing none', async () => {
+    const [a, b, c] = machines as [TestWorkspace, TestWorkspace, TestWorkspace];
+    const [ra, rb] = await Promise.all([build(a), build(b)]);
+    expect(ra.code, ra.output).toBe(0);
+    expect(rb.code, rb.output).toBe(0);
+    // Between them every task was stored once or found already there; whichever PUT landed last is whole.
+    const stats = [a.lastRun().remote!, b.lastRun().remote!];
+    expect(stats[0]!.uploads + stats[0]!.alreadyStored).toBe(6);
+    expect(stats[1]!.uploads + stats[1]!.alreadyStored).toBe(6);
+    const pulled = await build(c, { STRIDE_REMOTE_MODE: 'read-only' });
+    expect(pulled.code, pulled.output).toBe(0);
+    expect(c.lastRun().tasks.map((t) => t.cache)).toEqual(Array(6).fill('remote'));
+    expect(c.lastRun().remote).toMatchObject({ refused: 0, hits: 6 });
+    expect(c.digest(outputs(c))).toEqual(a.digest(outputs(a)));
+  });
+});

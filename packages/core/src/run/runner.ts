@@ -113,7 +113,7 @@ export class TaskRunner {
   private readonly estimate: (id: string) => number;
   /** Remote lookups started ahead of a task's turn: whether the remote was asked, and what it gave. */
   private readonly prefetched = new Map<string, Promise<{ asked: boolean; meta?: EntryMeta }>>();
-  /** Tasks whose artifact an early fetch put in the local store: their hits are remote hits. */
+  /** Tasks whose local hit an early fetch put there: reported as remote hits. */
   private readonly fetchedEarly = new Set<string>();
 
   constructor(private readonly request: RunRequest) {
@@ -155,7 +155,6 @@ export class TaskRunner {
         const hash = await host.hash(id);
         if (await store.lookup(hash)) return { asked: false };
         const meta = await remote.fetch(hash, id);
-        if (meta) this.fetchedEarly.add(id);
         return { asked: true, ...(meta ? { meta } : {}) };
       }).catch(() => ({ asked: false }));
       this.prefetched.set(id, job);
@@ -183,6 +182,8 @@ export class TaskRunner {
     try {
       hash = await this.request.host.hash(id);
       hit = this.request.readCache ? await this.request.store.lookup(hash) : undefined;
+      // An early fetch imports before it settles: a hit may be its work, so wait for its word (it is done or nearly).
+      if (hit && this.prefetched.has(id) && (await this.prefetched.get(id))?.meta) this.fetchedEarly.add(id);
     } catch (error) {
       this.probing--;
       phases.hashMs = Date.now() - startTime;
