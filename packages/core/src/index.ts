@@ -34,3 +34,4 @@ export { awsPolicies, type AwsPolicies, type AwsPolicyRequest, type PolicyDocume
 export { digestOutputs, differingFiles, verdictOf, type VerifyVerdict } from './store/output-digest.js';
 export { clearOutputs } from './store/output-paths.js';
 export { loadEncryptionKey, encryptFile, decryptFile, isEncrypted } from './remote/encryption.js';
+export { strayWrites } from './store/stray-writes.js';

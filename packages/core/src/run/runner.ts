@@ -49,6 +49,8 @@ const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))}s`;
 export interface ExecutionResult {
   success: boolean;
   terminalOutput: string;
+  /** Things the run should report once, e.g. files the task wrote outside its declared outputs. */
+  warnings?: string[];
 }
 
 /** Per-task limits on running it: the executor's `retries`, `retryDelay` and `timeout`. */
@@ -268,6 +270,7 @@ export class TaskRunner {
     const ranAt = Date.now();
     phases.runMs = ranAt - startTime;
     const flaky = result.success && attempts > 1;
+    this.warnings.push(...(result.warnings ?? []));
     if (result.success) {
       try {
         const meta = await store.save({ hash, taskId: id, durationMs: lastAttemptMs, outputs: host.outputs(id), terminalOutput: result.terminalOutput });

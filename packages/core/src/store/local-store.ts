@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrideError } from '../util/errors.js';
 import { assertArchiveSafe, extractArchive, packArchive, sha256File } from './archive.js';
@@ -144,6 +145,29 @@ export class LocalStore {
     return { meta, terminalOutput };
   }
 
+  /**
+   * Removes what writers that died (a `kill -9`, a full disk) left in `.tmp`:
+   * any temp entry whose process is gone. Never an entry in use: every temp
+   * name carries its writer's pid.
+   */
+  async removeAbandonedTemps(): Promise<number> {
+    const tmp = join(this.dir, '.tmp');
+    let names: string[];
+    try {
+      names = await readdir(tmp);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const pid = Number(/-(\d+)-[0-9a-f]{8}(?:\.[a-z]+)?$/.exec(name)?.[1]);
+      if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+      await rm(join(tmp, name), { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   async evict(hash: string): Promise<void> {
     const dir = this.entryDir(hash);
     const doomed = join(this.dir, '.tmp', `evict-${hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -163,5 +187,19 @@ export class LocalStore {
       // Another process stored the same hash first: its entry is as good as ours.
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
     }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed writer whose parent died too can linger as a zombie that no one reaps: dead all the same.
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return true;
   }
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutorContext, Task, TaskGraph } from '@nx/devkit';
-import { type ExecutionResult, runCaptured, type SpawnRequest } from '@stride/core';
+import { type ExecutionResult, runCaptured, type SpawnRequest, strayWrites } from '@stride/core';
 import type { RunExecutorOptions } from '../executors/run/schema.js';
 import { isStreaming, printTaskLine } from './live-output.js';
 import { validateRunOptions } from './validate-options.js';
@@ -63,6 +63,7 @@ export async function executeTask(run: ExecutionContext, task: Task, rawOptions:
   const cwd = join(run.root, options.cwd ?? projectRoot);
   const requests = options.command !== undefined ? commandRequests(options, task, cwd, env) : [wrappedRequest(run, task, options, env)];
   const live = isStreaming();
+  const startedAt = Date.now();
   let output = '';
   for (const request of requests) {
     const withSignal = signal ? { ...request, signal } : request;
@@ -70,7 +71,12 @@ export async function executeTask(run: ExecutionContext, task: Task, rawOptions:
     output += result.output;
     if (result.exitCode !== 0 || signal?.aborted) return { success: false, terminalOutput: output };
   }
-  return { success: true, terminalOutput: output };
+  const stray = await strayWrites(run.root, projectRoot, startedAt, task.outputs ?? []).catch(() => []);
+  const warnings =
+    stray.length > 0
+      ? [`${task.id} wrote ${stray.length === 1 ? 'a file' : `${stray.length} files`} outside its declared outputs (${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ', ...' : ''}): they are not cached, so a restore will not bring them back; add them to the target's "outputs"`]
+      : [];
+  return { success: true, terminalOutput: output, warnings };
 }
 
 function commandRequests(options: RunExecutorOptions, task: Task, cwd: string, env: NodeJS.ProcessEnv): SpawnRequest[] {

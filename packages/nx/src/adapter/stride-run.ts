@@ -65,6 +65,8 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   const scratch = new WorkerScratch(context);
 
   const store = new LocalStore(settings.cacheDirectory, root);
+  // A run killed mid-write leaves a temp entry behind; the next run clears it.
+  await store.removeAbandonedTemps().catch(() => 0);
   const remote = await openRemote(settings, store);
   lap('remoteSetupMs');
   const timingsFile = join(settings.strideDir, 'timings.json');
