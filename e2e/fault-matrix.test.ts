@@ -202,6 +202,28 @@ describe('fault matrix: the remote', () => {
     }
   });
 
+  it('two machines uploading the same hashes at once', async () => {
+    expectRow('remote', 'Two machines uploading the same hashes at the same moment', 'both exit 0; every object whole: a third machine restores all of them byte for byte, refusing none');
+    const twins = [createWorkspace({ projects: 4, width: 2 }), createWorkspace({ projects: 4, width: 2 })];
+    try {
+      for (const twin of twins) useRemote(twin, { bucket: server.s3.bucket, endpoint: server.s3.endpoint, prefix: 'twins' });
+      const results = await Promise.all(twins.map((twin) => build(twin)));
+      for (const result of results) expect(result.code, result.output).toBe(0);
+      useRemote(machine, { bucket: server.s3.bucket, endpoint: server.proxy.endpoint, prefix: 'twins' });
+      wipe(machine);
+      const pulled = await build(machine, { STRIDE_REMOTE_MODE: 'read-only' });
+      expect(pulled.code, pulled.output).toBe(0);
+      expect(machine.lastRun().tasks.map((t) => t.cache)).toEqual(Array(4).fill('remote'));
+      expect(machine.lastRun().remote?.refused).toBe(0);
+      expect(machine.digest(outputs(machine))).toEqual(expected);
+      const uploads = twins.map((twin) => twin.lastRun().remote!.uploads);
+      observed(`both exit 0 (${uploads.join(' and ')} uploads), the third machine restored 4 of 4, 0 refused, bytes identical`);
+    } finally {
+      for (const twin of twins) twin.remove();
+      useRemote(machine, { bucket: server.s3.bucket, endpoint: server.proxy.endpoint });
+    }
+  });
+
   it('an archive larger than the configured limit', async () => {
     expectRow('remote', 'An object larger than remote.maxArtifactSize', 'not downloaded past the limit, refused, the task runs, one warning');
     useRemote(machine, { bucket: server.s3.bucket, endpoint: server.proxy.endpoint, maxArtifactSize: 64 });
