@@ -19,6 +19,8 @@ export interface RemoteTier {
   fetch(hash: string, taskId: string): Promise<EntryMeta | undefined>;
   /** Uploads a freshly stored entry in the background. */
   scheduleUpload(meta: EntryMeta): void;
+  /** False once reading is off (mode, or the circuit breaker): waiting for an upload is pointless then. */
+  readonly readable?: boolean;
 }
 
 export interface RemoteStats {
@@ -108,6 +110,10 @@ export class RemoteCache implements RemoteTier {
       : undefined;
     const parts = [this.setupWarning, this.connectivityWarning, refusedLine, ...this.objectWarnings].filter((w): w is string => w !== undefined);
     return parts.length > 0 ? [parts.join('; also, ')] : [];
+  }
+
+  get readable(): boolean {
+    return this.canRead && !this.stats.switchedOff;
   }
 
   private get canRead(): boolean {

@@ -41,6 +41,7 @@ export function toChromeTrace(record: RunRecord): ChromeTrace {
   for (const { task, rowIndex, startMs, endMs } of placed) {
     const tid = rowIndex + 1;
     const { hashMs, restoreMs, runMs, storeMs } = task.phases;
+    const waitMs = task.phases.waitMs ?? 0;
     events.push({
       name: task.id,
       cat: task.status === 'success' ? task.cache : task.status,
@@ -55,7 +56,11 @@ export function toChromeTrace(record: RunRecord): ChromeTrace {
     const phases: Array<[string, number, number]> =
       task.slot !== undefined
         ? [['run', startMs, startMs + runMs], ['store', startMs + runMs, startMs + runMs + storeMs]]
-        : [['hash', startMs, startMs + hashMs], ['restore', startMs + hashMs, startMs + hashMs + restoreMs]];
+        : [
+            ['hash', startMs, startMs + hashMs],
+            ['wait for another machine', startMs + hashMs, startMs + hashMs + waitMs],
+            ['restore', startMs + hashMs + waitMs, startMs + hashMs + waitMs + restoreMs],
+          ];
     for (const [name, from, to] of phases) {
       const a = Math.min(Math.max(from, startMs), endMs);
       const b = Math.min(Math.max(to, a), endMs);

@@ -199,4 +199,38 @@ describe('TaskRunner', () => {
     for (const id of ['c2', 'c3', 'c4']) expect(asked.find((a) => a.id === id)!.at, id).toBeLessThan(c1Done);
     expect(asked.find((a) => a.id === 'c5')!.at).toBeGreaterThanOrEqual(c1Done);
   });
+
+  it('waits for a task another machine owns until it appears in the remote, and builds it itself past the deadline', async () => {
+    const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
+    const dag = { ids: ['late', 'never', 'mine'], dependencies: { mine: ['late', 'never'] } };
+    const run = host({});
+    const lateHash = await run.impl.hash('late');
+    const start = Date.now();
+    let asked = 0;
+    // The other machine's upload of 'late' lands 600 ms in; nobody ever uploads 'never'.
+    const remote = {
+      fetch: async (hash: string) => {
+        asked++;
+        if (hash !== lateHash || Date.now() - start < 600) return undefined;
+        return await store.save({ hash, taskId: 'late', outputs: [], terminalOutput: 'built elsewhere\n', durationMs: 5 });
+      },
+      scheduleUpload: () => undefined,
+      readable: true,
+    };
+    const outcomes = await collect(
+      new TaskRunner({ dag, parallel: 2, store, readCache: true, host: run.impl, remote, awaitRemoteUntil: (id) => (id === 'mine' ? undefined : start + 1500) }),
+    );
+    const late = outcomes.find((o) => o.id === 'late')!;
+    const never = outcomes.find((o) => o.id === 'never')!;
+    expect(late.cache).toBe('remote');
+    expect(late.attempts).toBe(0);
+    expect(late.phases.waitMs).toBeGreaterThanOrEqual(500);
+    // Nobody uploaded 'never': it ran here once the deadline passed.
+    expect(never.cache).toBe('miss');
+    expect(never.attempts).toBe(1);
+    expect(never.startTime + (never.phases.waitMs ?? 0)).toBeGreaterThanOrEqual(start + 1400);
+    expect(outcomes.find((o) => o.id === 'mine')!.status).toBe('success');
+    expect(run.executed.sort()).toEqual(['mine', 'never']);
+    expect(asked).toBeGreaterThan(2);
+  });
 });

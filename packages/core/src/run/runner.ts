@@ -33,6 +33,8 @@ export interface TaskOutcome {
 
 export interface TaskPhases {
   hashMs: number;
+  /** Time spent waiting for another machine to upload the task (shard plans only). */
+  waitMs?: number;
   restoreMs: number;
   runMs: number;
   storeMs: number;
@@ -88,6 +90,12 @@ export interface RunRequest {
   estimateMs?: (id: string) => number;
   /** Nx's `--nxBail`: after the first failure nothing new starts; the rest is skipped. */
   bail?: boolean;
+  /**
+   * For a task another machine builds (a CI shard plan): until when (epoch ms)
+   * to wait for its upload to the remote before building it here. Undefined:
+   * this machine's own task.
+   */
+  awaitRemoteUntil?: (id: string) => number | undefined;
 }
 
 /**
@@ -202,10 +210,16 @@ export class TaskRunner {
       const early = await this.prefetched.get(id);
       hit = early?.asked ? early.meta : await this.request.remote.fetch(hash, id);
       cache = 'remote';
+      const deadline = this.request.awaitRemoteUntil?.(id);
+      if (!hit && deadline !== undefined) {
+        const waitStart = Date.now();
+        hit = await this.awaitOtherMachine(hash, id, deadline);
+        phases.waitMs = Date.now() - waitStart;
+      }
     }
     const restored = hit ? await this.tryRestore(id, hit) : undefined;
     if (restored !== undefined) {
-      phases.restoreMs = Date.now() - hashedAt;
+      phases.restoreMs = Date.now() - hashedAt - (phases.waitMs ?? 0);
       this.complete({ ...this.blank(id, startTime), hash, cache, status: 'success', terminalOutput: restored, endTime: Date.now(), phases, savedMs: hit?.durationMs ?? 0 });
     } else if (this.bailed) {
       this.skip(id, Date.now());
@@ -214,6 +228,21 @@ export class TaskRunner {
       this.runQueue.sort((a, b) => this.compare(a.id, b.id));
     }
     this.pump();
+  }
+
+  /**
+   * Polls the remote for a task another machine owns, backing off from half a
+   * second to four, until it appears or the deadline passes (then the task
+   * runs here: a late or failed machine costs time, never the build).
+   */
+  private async awaitOtherMachine(hash: string, id: string, deadline: number): Promise<EntryMeta | undefined> {
+    const remote = this.request.remote as RemoteTier;
+    for (let delay = 500; Date.now() < deadline && remote.readable !== false && !this.bailed; delay = Math.min(delay * 2, 4000)) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
+      const meta = await remote.fetch(hash, id);
+      if (meta) return meta;
+    }
+    return undefined;
   }
 
   private async tryRestore(id: string, meta: EntryMeta): Promise<string | undefined> {

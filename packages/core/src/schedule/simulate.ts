@@ -1,3 +1,4 @@
+import { MinHeap } from '../util/min-heap.js';
 import { compareReady, criticalPathPriorities, dependantsOf, type TaskDag } from './critical-path.js';
 
 /** Orders ready tasks: negative when `a` should start first. */
@@ -51,33 +52,66 @@ export function nxReadyOrder(dag: TaskDag, pastDurationMs: (id: string) => numbe
  * graph if estimates were right and tasks had no overhead.
  */
 export function simulateMakespan(dag: TaskDag, durationMs: (id: string) => number, parallel: number, order: ReadyOrder): number {
-  const dependants = dependantsOf(dag);
-  const waiting = new Map(dag.ids.map((id) => [id, (dag.dependencies[id] ?? []).length]));
-  const ready = dag.ids.filter((id) => waiting.get(id) === 0);
-  const running: Array<{ id: string; end: number }> = [];
+  return Math.max(0, ...simulateMachines(dag, durationMs, () => 0, 1, parallel, order).values());
+}
+
+/**
+ * The same list scheduling over `machines` machines of `parallel` slots each:
+ * every task runs on `machineOf(id)` only, once its dependencies have finished
+ * on any machine (their outputs arrive through the shared cache; transfer time
+ * is not modelled). Returns each task's finish time.
+ */
+export function simulateMachines(
+  dag: TaskDag,
+  durationMs: (id: string) => number,
+  machineOf: (id: string) => number,
+  machines: number,
+  parallel: number,
+  order: ReadyOrder,
+): Map<string, number> {
+  // Tasks become numbers ranked once by `order` (ties keep the graph's order), so each queue is a heap.
+  const ids = [...dag.ids].sort(order);
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const dependants = ids.map(() => [] as number[]);
+  const waiting = ids.map((id) => (dag.dependencies[id] ?? []).length);
+  ids.forEach((id, i) => {
+    for (const dep of dag.dependencies[id] ?? []) dependants[index.get(dep) as number]?.push(i);
+  });
+  const machine = ids.map((id) => machineOf(id));
+  const duration = ids.map((id) => durationMs(id));
+  const end = new Float64Array(ids.length);
+  const ready = Array.from({ length: machines }, () => new MinHeap((a, b) => a < b));
+  const running = new MinHeap((a, b) => (end[a] as number) < (end[b] as number) || ((end[a] as number) === (end[b] as number) && a < b));
+  const busy: number[] = Array.from({ length: machines }, () => 0);
+  waiting.forEach((left, i) => {
+    if (left === 0) ready[machine[i] as number]?.push(i);
+  });
+  const finish = new Map<string, number>();
   let now = 0;
-  let done = 0;
-  while (done < dag.ids.length) {
-    ready.sort(order);
-    while (running.length < parallel && ready.length > 0) {
-      const id = ready.shift() as string;
-      running.push({ id, end: now + durationMs(id) });
+  while (finish.size < ids.length) {
+    for (let m = 0; m < machines; m++) {
+      const queue = ready[m] as MinHeap;
+      while ((busy[m] as number) < parallel && queue.size > 0) {
+        const task = queue.pop() as number;
+        busy[m] = (busy[m] as number) + 1;
+        end[task] = now + (duration[task] as number);
+        running.push(task);
+      }
     }
-    if (running.length === 0) throw new Error('the task graph has a cycle');
-    running.sort((x, y) => x.end - y.end);
-    now = (running[0] as { end: number }).end;
+    if (running.size === 0) throw new Error('the task graph has a cycle, or a task is on no machine');
+    now = end[running.peek() as number] as number;
     // Everything ending at this instant frees its slot before the next tasks are picked.
-    while (running.length > 0 && (running[0] as { end: number }).end === now) {
-      const finished = running.shift() as { id: string; end: number };
-      done++;
-      for (const next of dependants.get(finished.id) ?? []) {
-        const left = (waiting.get(next) ?? 1) - 1;
-        waiting.set(next, left);
-        if (left === 0) ready.push(next);
+    while (running.size > 0 && end[running.peek() as number] === now) {
+      const task = running.pop() as number;
+      busy[machine[task] as number] = (busy[machine[task] as number] as number) - 1;
+      finish.set(ids[task] as string, now);
+      for (const next of dependants[task] as number[]) {
+        waiting[next] = (waiting[next] as number) - 1;
+        if (waiting[next] === 0) ready[machine[next] as number]?.push(next);
       }
     }
   }
-  return now;
+  return finish;
 }
 
 /** No schedule can beat this: the longest chain, or all the work spread evenly over the slots. */
