@@ -24,6 +24,7 @@ export interface RunRecordTask {
   estimateMs: number;
   attempts: number;
   flaky: boolean;
+  phases: { hashMs: number; waitMs?: number; restoreMs: number; runMs: number; storeMs: number };
 }
 
 export interface RunRecord {
@@ -49,8 +50,17 @@ export class TestWorkspace {
 
   /** Starts nx without waiting, for tests that need to act while it runs. */
   nxAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
+    return this.execAsync(join(this.root, 'node_modules', '.bin', 'nx'), args, env);
+  }
+
+  /** The stride bin without blocking this process (which may host the S3 server it talks to). */
+  strideAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
+    return this.execAsync(join(this.root, 'node_modules', '.bin', 'stride'), args, env);
+  }
+
+  execAsync(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
     return new Promise((resolve) => {
-      const child = spawn(join(this.root, 'node_modules', '.bin', 'nx'), args, { cwd: this.root, env: this.env(env) });
+      const child = spawn(command, args, { cwd: this.root, env: this.env(env) });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -42,6 +42,8 @@ export interface TaskPhases {
 
 const noPhases = (): TaskPhases => ({ hashMs: 0, restoreMs: 0, runMs: 0, storeMs: 0 });
 const noLimits: TaskLimits = { retries: 0, retryDelayMs: 0 };
+/** How often a task another machine owns is looked for in the remote. */
+const AWAIT_POLL_MS = 500;
 /** Remote downloads started ahead of their tasks' turns, at once. */
 const PREFETCH_CONCURRENCY = 8;
 
@@ -231,14 +233,15 @@ export class TaskRunner {
   }
 
   /**
-   * Polls the remote for a task another machine owns, backing off from half a
-   * second to four, until it appears or the deadline passes (then the task
-   * runs here: a late or failed machine costs time, never the build).
+   * Polls the remote for a task another machine owns, every half second (a
+   * miss is one small request; a longer pause would add up along a chain of
+   * waits), until it appears or the deadline passes (then the task runs here:
+   * a late or failed machine costs time, never the build).
    */
   private async awaitOtherMachine(hash: string, id: string, deadline: number): Promise<EntryMeta | undefined> {
     const remote = this.request.remote as RemoteTier;
-    for (let delay = 500; Date.now() < deadline && remote.readable !== false && !this.bailed; delay = Math.min(delay * 2, 4000)) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
+    while (Date.now() < deadline && remote.readable !== false && !this.bailed) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(AWAIT_POLL_MS, Math.max(0, deadline - Date.now()))));
       const meta = await remote.fetch(hash, id);
       if (meta) return meta;
     }

@@ -30,6 +30,8 @@ import { resolveTaskOptions } from './task-options.js';
 import { NxTaskHasher } from './task-hasher.js';
 import { runLimits } from './validate-options.js';
 import { targetOf } from './task-id.js';
+import { openRemote } from './open-remote.js';
+import { loadShardWaits } from './shard-plan.js';
 
 /** The result Nx expects per task from a batch executor. */
 export interface NxTaskResult {
@@ -94,6 +96,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
     readCache: process.env.NX_SKIP_NX_CACHE !== 'true',
     estimateMs,
     bail: process.env.STRIDE_BAIL === 'true',
+    ...(process.env.STRIDE_SHARD_PLAN ? { awaitRemoteUntil: loadShardWaits(process.env.STRIDE_SHARD_PLAN, root, startedAt) } : {}),
     host: {
       // Bad values fail the task when it runs (executeTask validates with a full message).
       limits: (id) => {
@@ -161,14 +164,6 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
     await writeRequestedReports(record).catch((error: unknown) => record.warnings.push(String(error)));
     process.stdout.write(formatSummary(record));
   }
-}
-
-/** The remote tier, when a bucket is configured; the AWS SDK is loaded only then. */
-async function openRemote(settings: StrideSettings, store: LocalStore): Promise<RemoteCache | undefined> {
-  if (!settings.remote) return undefined;
-  const publicKeys = settings.remote.publicKeys.map((text, i) => parsePublicKey(text, `plugins[@stride/nx].options.remote.publicKeys[${i}]`));
-  const objects = await createS3Store(settings.remote);
-  return new RemoteCache(settings.remote, objects, store, loadSigningKey(process.env), publicKeys, loadEncryptionKey(process.env));
 }
 
 /** STRIDE_PROFILE (Chrome trace) and STRIDE_REPORT (HTML timeline), when asked for. */

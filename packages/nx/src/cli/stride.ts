@@ -32,6 +32,7 @@ import {
 } from '@stride/core';
 import { targetOf } from '../adapter/task-id.js';
 import { readSettings } from '../settings.js';
+import { shard } from './shard.js';
 import { verify } from './verify.js';
 
 const HELP = `stride: Stride's command line (run it from an Nx workspace)
@@ -71,6 +72,16 @@ Usage:
       twice each, in a scratch copy, and compares the outputs with the artifact file by
       file: reproduced, poisoned or built from an undeclared input (rebuilds agree, the
       artifact differs), or not deterministic (rebuilds differ). Exits 1 on any mismatch.
+  stride shard --total <n> --index <i> -t <targets> [--affected [--base <ref>] [--head <ref>]]
+              [--parallel <n>] [--json] [--plan <file>]
+      Splits the tasks nx would run for the targets over n CI machines, balanced by
+      predicted time from the timing history (local and the bucket's), and prints
+      shard i's projects (0 to n-1) for nx run-many --projects=... Every machine
+      computes the same split. A project's requested targets stay together; a task
+      from another shard that this one needs is not built twice: with
+      STRIDE_SHARD_PLAN=<the --plan file, default .stride/shard-plan.json> set, the
+      run waits for it in the remote cache, and builds it only if it is late.
+      --json prints { index, total, tasks, projects, predictedMs, ... }.
   stride --help
       Shows this help.
 
@@ -95,6 +106,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'serve') return await serve(rest);
     if (command === 'aws-policy') return awsPolicy(rest);
     if (command === 'verify') return await verify(rest, findWorkspaceRoot(process.cwd()));
+    if (command === 'shard') return await shard(rest, findWorkspaceRoot(process.cwd()));
     process.stderr.write(`stride: unknown command "${command}"\n\n${HELP}`);
     return 2;
   } catch (error) {
