@@ -6,7 +6,15 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'core', root: 'packages/core', include: ['src/**/*.test.ts'] } },
-      { test: { name: 'nx', root: 'packages/nx', include: ['src/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'nx',
+          root: 'packages/nx',
+          include: ['src/**/*.test.ts'],
+          // GitHub's workflow parser imports its JSON schema without an import attribute, which Node 20 refuses: let Vite load it.
+          server: { deps: { inline: ['@actions/workflow-parser'] } },
+        },
+      },
       {
         test: {
           name: 'e2e',

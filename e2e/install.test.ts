@@ -47,4 +47,23 @@ describe('Stride installed from its tarballs into an outside Nx 24 workspace', (
     expect(build.code, build.output).toBe(0);
     expect(ws.lastRun().tasks).toHaveLength(3);
   });
+
+  it('`nx g @stride/nx:ci` writes the pipeline for each provider, and names the fix for an unknown one', () => {
+    const github = ws.nx(['g', '@stride/nx:ci', '--provider=github', '--shards=2', '--no-interactive']);
+    expect(github.code, github.output).toBe(0);
+    expect(ws.read('.github/workflows/stride-ci.yml')).toContain('stride shard --total 2 --index ${{ matrix.shard }}');
+    const gitlab = ws.nx(['g', '@stride/nx:ci', '--provider=gitlab', '--no-interactive']);
+    expect(gitlab.code, gitlab.output).toBe(0);
+    expect(ws.read('.gitlab-ci.yml')).toContain('parallel: 4');
+    const bad = ws.nx(['g', '@stride/nx:ci', '--provider=jenkins', '--no-interactive']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.output).toMatch(/provider/);
+  });
+
+  it('`stride summary --markdown` prints the last run for a CI job summary', () => {
+    const summary = ws.stride(['summary', '--markdown']);
+    expect(summary.code, summary.output).toBe(0);
+    expect(summary.stdout).toMatch(/^### Stride: 3 tasks in /);
+    expect(summary.stdout).toContain('```text\nStride: 3 tasks');
+  });
 });

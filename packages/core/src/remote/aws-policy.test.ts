@@ -17,6 +17,13 @@ describe('stride aws-policy', () => {
     expect(writes.flatMap(resources)).toEqual(['arn:aws:s3:::acme-cache/stride/trusted/*', 'arn:aws:s3:::acme-cache/stride/timings/trusted.json']);
   });
 
+  it('with --environment, trusts only jobs in that GitHub environment (the generated workflow keeps the signing key there)', () => {
+    const scoped = awsPolicies({ bucket: 'acme-cache', prefix: 'stride', repo: 'acme/mono', branch: 'main', environment: 'stride-trusted' });
+    const [assume] = statements(scoped.trustedWriter.trustPolicy);
+    expect((assume?.Condition as { StringEquals: Record<string, string> }).StringEquals['token.actions.githubusercontent.com:sub']).toBe('repo:acme/mono:environment:stride-trusted');
+    expect(() => awsPolicies({ bucket: 'acme-cache', prefix: 'stride', repo: 'acme/mono', branch: 'main', environment: 'a*' })).toThrow(/--environment/);
+  });
+
   it('gives pull requests read access to trusted/, their scopes, and an explicit deny on writing trusted/', () => {
     const all = statements(policies.pullRequest.permissionsPolicy);
     const allowedPuts = all.filter((s) => s.Effect === 'Allow' && actions(s).includes('s3:PutObject')).flatMap(resources);

@@ -11,6 +11,8 @@ export interface AwsPolicyRequest {
   branch: string;
   /** AWS account id that holds GitHub's OIDC provider; a placeholder when not given. */
   account?: string;
+  /** The GitHub environment the trusted job runs in (limited to `branch`), if any. */
+  environment?: string;
 }
 
 /** An IAM policy document. */
@@ -46,6 +48,7 @@ export function awsPolicies(request: AwsPolicyRequest): AwsPolicies {
   };
   if (!isValidBucketName(request.bucket)) fail('--bucket', request.bucket, `"${request.bucket}" is not a bucket name S3 accepts`, 'use 3-63 lowercase letters, digits, dots and hyphens');
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(request.repo)) fail('--repo', request.repo, `"${request.repo}" is not a GitHub repository`, 'give it as owner/name, e.g. acme/monorepo');
+  if (request.environment !== undefined && !/^[A-Za-z0-9._-]+$/.test(request.environment)) fail('--environment', request.environment, `"${request.environment}" is not a GitHub environment name this policy can pin`, 'name the environment the trusted job uses, e.g. stride-trusted');
   if (!/^[A-Za-z0-9._/-]+$/.test(request.branch) || request.branch.includes('..')) fail('--branch', request.branch, `"${request.branch}" is not a branch name this policy can pin`, 'name one protected branch, e.g. main (no wildcards)');
   if (request.account !== undefined && !/^\d{12}$/.test(request.account)) fail('--account', request.account, `"${request.account}" is not an AWS account id`, 'give the 12-digit id of the account holding the OIDC provider');
   const prefix = request.prefix.replace(/^\/+|\/+$/g, '');
@@ -74,7 +77,7 @@ export function awsPolicies(request: AwsPolicyRequest): AwsPolicies {
   const scopeObjects = [path('scopes/*'), path('timings/scopes/*')];
   return {
     trustedWriter: {
-      trustPolicy: trust({ StringEquals: { [`${OIDC_HOST}:aud`]: 'sts.amazonaws.com', [`${OIDC_HOST}:sub`]: `repo:${request.repo}:ref:refs/heads/${request.branch}` } }),
+      trustPolicy: trust({ StringEquals: { [`${OIDC_HOST}:aud`]: 'sts.amazonaws.com', [`${OIDC_HOST}:sub`]: trustedSubject(request) } }),
       permissionsPolicy: {
         Version: '2012-10-17',
         Statement: [list, { Sid: 'ReadWriteTrusted', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], Resource: trustedObjects }],
@@ -93,4 +96,14 @@ export function awsPolicies(request: AwsPolicyRequest): AwsPolicies {
       },
     },
   };
+}
+
+/**
+ * The OIDC subject only the trusted job carries: its branch, or, when the job
+ * runs in a GitHub environment (which is how a signing key is kept from pull
+ * requests: an environment limited to the protected branch), that environment,
+ * since GitHub then puts the environment in `sub` instead of the branch.
+ */
+function trustedSubject(request: AwsPolicyRequest): string {
+  return request.environment ? `repo:${request.repo}:environment:${request.environment}` : `repo:${request.repo}:ref:refs/heads/${request.branch}`;
 }

@@ -19,6 +19,7 @@ import {
   errorMessage,
   formatBytes,
   formatOpenMetrics,
+  formatSummary,
   formatStats,
   generateSigningKeyPair,
   LocalStore,
@@ -64,9 +65,15 @@ Usage:
       it reads its scope then trusted/, and writes only its scope.
       Without any token it listens on loopback only. Logs one JSON line per request.
   stride aws-policy --bucket <b> --repo <owner/name> [--prefix <p>] [--branch main] [--account <id>]
+                    [--environment <name>]
       Prints (JSON) the two IAM roles for GitHub Actions' OIDC provider that make the
       trust tiers hold in the bucket: a trusted writer only the protected branch can
-      assume, and a pull-request role that can never write trusted/. See SECURITY.md.
+      assume (or, with --environment, only jobs in that GitHub environment, which the
+      generated CI workflow uses to keep the signing key from pull requests), and a
+      pull-request role that can never write trusted/. See SECURITY.md.
+  stride summary [<run.json>] [--markdown]
+      Prints a run's summary again (default .stride/runs/last.json); --markdown for
+      a CI job summary such as GitHub's $GITHUB_STEP_SUMMARY.
   stride verify [<run.json>] [--sample 10% | --sample 5 | --task <id> ...] [--keep]
       Rebuilds a sample of the tasks a run restored (default .stride/runs/last.json),
       twice each, in a scratch copy, and compares the outputs with the artifact file by
@@ -102,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'gc') return await gc(rest);
     if (command === 'keygen') return await keygen(rest);
     if (command === 'report') return await report(rest);
+    if (command === 'summary') return await summary(rest);
     if (command === 'stats') return await stats(rest);
     if (command === 'serve') return await serve(rest);
     if (command === 'aws-policy') return awsPolicy(rest);
@@ -131,12 +139,7 @@ async function gc(argv: string[]): Promise<number> {
 
 async function report(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { out: { type: 'string', short: 'o' }, trace: { type: 'string' } }, allowPositionals: true, strict: true });
-  const root = findWorkspaceRoot(process.cwd());
-  const settings = readSettings(root, JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as NxJsonConfiguration);
-  const input = resolve(positionals[0] ?? join(settings.strideDir, 'runs', 'last.json'));
-  if (!existsSync(input)) throw new Error(`no run record at ${input}: run tasks through Stride first, or name a record from ${join(settings.strideDir, 'runs')}`);
-  const record = JSON.parse(readFileSync(input, 'utf8')) as RunRecord;
-  if (!Array.isArray(record.tasks) || !record.criticalPath) throw new Error(`${input} is not a Stride run record of this version`);
+  const { record, settings } = readRunRecordArgument(positionals[0]);
   const out = resolve(values.out ?? join(settings.strideDir, 'report.html'));
   await writeFileAtomic(out, renderHtmlReport(record));
   process.stdout.write(`stride report: ${out}\n`);
@@ -144,6 +147,25 @@ async function report(argv: string[]): Promise<number> {
     await writeFileAtomic(resolve(values.trace), JSON.stringify(toChromeTrace(record)));
     process.stdout.write(`stride report: trace ${resolve(values.trace)}\n`);
   }
+  return 0;
+}
+
+/** The run record a command names (default .stride/runs/last.json), checked to be one. */
+function readRunRecordArgument(path: string | undefined): { record: RunRecord; settings: ReturnType<typeof readSettings> } {
+  const root = findWorkspaceRoot(process.cwd());
+  const settings = readSettings(root, JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as NxJsonConfiguration);
+  const input = resolve(path ?? join(settings.strideDir, 'runs', 'last.json'));
+  if (!existsSync(input)) throw new Error(`no run record at ${input}: run tasks through Stride first, or name a record from ${join(settings.strideDir, 'runs')}`);
+  const record = JSON.parse(readFileSync(input, 'utf8')) as RunRecord;
+  if (!Array.isArray(record.tasks) || !record.criticalPath) throw new Error(`${input} is not a Stride run record of this version`);
+  return { record, settings };
+}
+
+async function summary(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { markdown: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const { record, settings } = readRunRecordArgument(positionals[0]);
+  const text = formatSummary(record);
+  process.stdout.write(values.markdown ? `### ${text.split('\n')[0]}\n\n\`\`\`text\n${text}\`\`\`\n` : text);
   return 0;
 }
 
@@ -164,11 +186,11 @@ async function stats(argv: string[]): Promise<number> {
 function awsPolicy(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
-    options: { bucket: { type: 'string' }, prefix: { type: 'string', default: 'stride' }, repo: { type: 'string' }, branch: { type: 'string', default: 'main' }, account: { type: 'string' } },
+    options: { bucket: { type: 'string' }, prefix: { type: 'string', default: 'stride' }, repo: { type: 'string' }, branch: { type: 'string', default: 'main' }, account: { type: 'string' }, environment: { type: 'string' } },
     strict: true,
   });
   if (!values.bucket || !values.repo) throw new Error('--bucket and --repo are required, e.g. stride aws-policy --bucket acme-cache --repo acme/monorepo');
-  const policies = awsPolicies({ bucket: values.bucket, prefix: values.prefix, repo: values.repo, branch: values.branch, ...(values.account ? { account: values.account } : {}) });
+  const policies = awsPolicies({ bucket: values.bucket, prefix: values.prefix, repo: values.repo, branch: values.branch, ...(values.account ? { account: values.account } : {}), ...(values.environment ? { environment: values.environment } : {}) });
   process.stdout.write(`${JSON.stringify(policies, null, 2)}\n`);
   process.stderr.write(
     [
