@@ -205,6 +205,52 @@ describe('TaskRunner', () => {
     expect(asked.find((a) => a.id === 'c5')!.at).toBeGreaterThanOrEqual(c1Done);
   });
 
+  it('restores a fully cached chain at once, not one layer after another, and still completes it in order', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache');
+    const chain = { ids: ['c1', 'c2', 'c3', 'c4', 'c5'], dependencies: { c2: ['c1'], c3: ['c2'], c4: ['c3'], c5: ['c4'] } };
+    await collect(new TaskRunner({ dag: chain, parallel: 1, store: new LocalStore(dir, tmpdir()), readCache: true, host: host().impl }));
+    const restoresStarted = new Map<string, number>();
+    class SlowRestores extends LocalStore {
+      override async restore(...args: Parameters<LocalStore['restore']>) {
+        restoresStarted.set(args[0].taskId, Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return super.restore(...args);
+      }
+    }
+    const warm = host();
+    const impl: TaskHost = { ...warm.impl, canHashEarly: () => true };
+    const outcomes = await collect(new TaskRunner({ dag: chain, parallel: 1, store: new SlowRestores(dir, tmpdir()), readCache: true, host: impl }));
+    expect(outcomes.map((o) => [o.id, o.cache])).toEqual(chain.ids.map((id) => [id, 'local']));
+    expect(warm.executed).toEqual([]);
+    const c1Done = outcomes[0]!.endTime;
+    for (const id of chain.ids) expect(restoresStarted.get(id), id).toBeLessThan(c1Done);
+
+    // c1 changed: it runs, and nothing after it is restored before it is done.
+    restoresStarted.clear();
+    const changed: TaskHost = { ...impl, hash: async (id) => (id === 'c1' ? 'h-c1-changed' : `h-${id}`) };
+    const mixed = await collect(new TaskRunner({ dag: chain, parallel: 1, store: new SlowRestores(dir, tmpdir()), readCache: true, host: changed }));
+    expect(mixed.map((o) => o.cache)).toEqual(['miss', 'local', 'local', 'local', 'local']);
+    for (const id of ['c2', 'c3', 'c4', 'c5']) expect(restoresStarted.get(id), id).toBeGreaterThanOrEqual(mixed[0]!.endTime);
+  });
+
+  it('reports what an early fetch brought as remote hits, however the fetch and the restore interleave', async () => {
+    const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
+    const chain = { ids: ['c1', 'c2', 'c3', 'c4'], dependencies: { c2: ['c1'], c3: ['c2'], c4: ['c3'] } };
+    const remote = {
+      // Some imports land before their task's turn, some after it has begun (and waits for them).
+      fetch: async (hash: string, id: string) => {
+        await new Promise((resolve) => setTimeout(resolve, { c1: 0, c2: 40, c3: 20, c4: 60 }[id] ?? 0));
+        return await store.save({ hash, taskId: id, outputs: [], terminalOutput: `built elsewhere: ${id}\n`, durationMs: 5 });
+      },
+      scheduleUpload: () => undefined,
+    };
+    const run = host();
+    const outcomes = await collect(new TaskRunner({ dag: chain, parallel: 1, store, readCache: true, host: { ...run.impl, canHashEarly: () => true }, remote }));
+    expect(run.executed).toEqual([]);
+    expect(outcomes.map((o) => [o.id, o.cache])).toEqual(chain.ids.map((id) => [id, 'remote']));
+    expect(outcomes.find((o) => o.id === 'c4')?.terminalOutput).toBe('built elsewhere: c4\n');
+  });
+
   it('waits for a task another machine owns until it appears in the remote, and builds it itself past the deadline', async () => {
     const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
     const dag = { ids: ['late', 'never', 'mine'], dependencies: { mine: ['late', 'never'] } };

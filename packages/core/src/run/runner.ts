@@ -4,6 +4,7 @@ import { compareReady, criticalPathPriorities, dependantsOf, type TaskDag } from
 import { AsyncQueue } from '../util/async-queue.js';
 import { createLimit } from '../util/limit.js';
 import { errorMessage } from '../util/errors.js';
+import { outputBase } from '../store/output-paths.js';
 
 export type CacheStatus = 'local' | 'remote' | 'miss';
 export type TaskStatus = 'success' | 'failure' | 'skipped';
@@ -46,6 +47,8 @@ const noLimits: TaskLimits = { retries: 0, retryDelayMs: 0 };
 const AWAIT_POLL_MS = 500;
 /** Remote downloads started ahead of their tasks' turns, at once. */
 const PREFETCH_CONCURRENCY = 8;
+/** Restores started ahead of their tasks' turns, at once (each is file I/O plus an archive walk). */
+const EARLY_RESTORE_CONCURRENCY = 8;
 
 /** Seconds for messages: `30s`, `1.5s`. */
 const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))}s`;
@@ -127,6 +130,10 @@ export class TaskRunner {
   private readonly prefetched = new Map<string, Promise<{ asked: boolean; meta?: EntryMeta }>>();
   /** Tasks whose local hit an early fetch put there: reported as remote hits. */
   private readonly fetchedEarly = new Set<string>();
+  /** Per task that can be restored before its turn: its hit, when it and everything it depends on hit. */
+  private readonly earlyHits = new Map<string, Promise<EntryMeta | undefined>>();
+  /** Restores started before their tasks' turns: the replayed output, or undefined when the restore failed. */
+  private readonly earlyRestores = new Map<string, Promise<{ terminalOutput?: string; ms: number }>>();
 
   constructor(private readonly request: RunRequest) {
     const { dag } = request;
@@ -144,9 +151,61 @@ export class TaskRunner {
     const { ids } = this.request.dag;
     if (ids.length === 0) this.outcomes.close();
     const ordered = [...ids].sort(this.compare);
-    for (const id of ordered) if (this.waitingOn.get(id) === 0) this.becomeReady(id);
     this.prefetch(ordered);
+    this.restoreEarly(ordered);
+    for (const id of ordered) if (this.waitingOn.get(id) === 0) this.becomeReady(id);
     return this.outcomes;
+  }
+
+  /**
+   * A fully cached graph must not restore layer by layer, each layer waiting
+   * for the one below: a task whose hash does not read its dependencies'
+   * outputs, and whose dependencies all hit too, is restored at once (a few at
+   * a time). It still completes in dependency order. When a dependency runs
+   * instead, nothing is restored early, so no restore lands in a folder a
+   * running task is writing; nor when outputs overlap, where the order decides
+   * which files win.
+   */
+  private restoreEarly(ordered: readonly string[]): void {
+    const { readCache, host, dag } = this.request;
+    if (!readCache) return;
+    const limit = createLimit(EARLY_RESTORE_CONCURRENCY);
+    for (const id of ordered) {
+      if ((this.waitingOn.get(id) ?? 0) === 0) continue;
+      const restore = this.earlyHit(id).then(async (meta) => {
+        if (!meta || outputsOverlapAny(host.outputs(id), (dag.dependencies[id] ?? []).map((dep) => host.outputs(dep)))) return undefined;
+        return await limit(async () => {
+          if (this.finished.has(id) || this.bailed) return undefined;
+          const started = Date.now();
+          const terminalOutput = await this.tryRestore(id, meta);
+          return { ...(terminalOutput !== undefined ? { terminalOutput } : {}), ms: Date.now() - started };
+        });
+      });
+      this.earlyRestores.set(id, restore.then((done) => done ?? { ms: -1 }, () => ({ ms: -1 })));
+    }
+  }
+
+  /** The task's hit when it can be known now: it hashes early, and every dependency in the run hits too. */
+  private earlyHit(id: string): Promise<EntryMeta | undefined> {
+    let pending = this.earlyHits.get(id);
+    if (!pending) {
+      pending = (async () => {
+        const { host, store, dag } = this.request;
+        if ((this.waitingOn.get(id) ?? 0) > 0 && host.canHashEarly?.(id) !== true) return undefined;
+        const hash = await host.hash(id);
+        let meta = await store.lookup(hash);
+        if (!meta && this.prefetched.has(id)) {
+          meta = (await this.prefetched.get(id))?.meta;
+          // Brought by the early fetch: a remote hit (probe() tells the case where the import came first).
+          if (meta) this.fetchedEarly.add(id);
+        }
+        if (!meta) return undefined;
+        const deps = await Promise.all((dag.dependencies[id] ?? []).filter((dep) => this.waitingOn.has(dep)).map((dep) => this.earlyHit(dep)));
+        return deps.every((dep) => dep !== undefined) ? meta : undefined;
+      })().catch(() => undefined);
+      this.earlyHits.set(id, pending);
+    }
+    return pending;
   }
 
   /**
@@ -191,11 +250,28 @@ export class TaskRunner {
     const phases = noPhases();
     let hash: string;
     let hit: EntryMeta | undefined;
+    const early = this.earlyRestores.get(id);
+    let refusedEarly = false;
     try {
       hash = await this.request.host.hash(id);
       hit = this.request.readCache ? await this.request.store.lookup(hash) : undefined;
       // An early fetch imports before it settles: a hit may be its work, so wait for its word (it is done or nearly).
       if (hit && this.prefetched.has(id) && (await this.prefetched.get(id))?.meta) this.fetchedEarly.add(id);
+      if (early && (await this.earlyHit(id))?.hash === hash) {
+        this.probing--;
+        phases.hashMs = Date.now() - startTime;
+        const restoredEarly = await early;
+        if (restoredEarly.terminalOutput !== undefined) {
+          const cache: CacheStatus = this.fetchedEarly.has(id) ? 'remote' : 'local';
+          phases.restoreMs = restoredEarly.ms;
+          this.complete({ ...this.blank(id, startTime), hash, cache, status: 'success', terminalOutput: restoredEarly.terminalOutput, endTime: Date.now(), phases, savedMs: hit?.durationMs ?? 0 });
+          this.pump();
+          return;
+        }
+        this.probing++;
+        // Tried and refused (the warning says why): the task runs. Not tried (overlapping outputs): restore it now.
+        if (restoredEarly.ms >= 0) refusedEarly = true;
+      }
     } catch (error) {
       this.probing--;
       phases.hashMs = Date.now() - startTime;
@@ -206,8 +282,9 @@ export class TaskRunner {
     this.probing--;
     const hashedAt = Date.now();
     phases.hashMs = hashedAt - startTime;
+    if (refusedEarly) hit = undefined;
     let cache: CacheStatus = hit && this.fetchedEarly.has(id) ? 'remote' : 'local';
-    if (!hit && this.request.readCache && this.request.remote) {
+    if (!hit && !refusedEarly && this.request.readCache && this.request.remote) {
       // Outside the lookup window: a download must not hold up the slots.
       const early = await this.prefetched.get(id);
       hit = early?.asked ? early.meta : await this.request.remote.fetch(hash, id);
@@ -371,4 +448,11 @@ export class TaskRunner {
     for (const id of queued) this.skip(id, at);
     for (const id of this.request.dag.ids) if ((this.waitingOn.get(id) ?? 0) > 0) this.skip(id, at);
   }
+}
+
+/** Whether a task's outputs and any of its dependencies' outputs can hold the same files. */
+function outputsOverlapAny(outputs: readonly string[], others: ReadonlyArray<readonly string[]>): boolean {
+  const bases = outputs.map(outputBase);
+  const inside = (a: string, b: string): boolean => a === b || b === '' || a.startsWith(`${b}/`);
+  return others.some((other) => other.map(outputBase).some((theirs) => bases.some((mine) => inside(mine, theirs) || inside(theirs, mine))));
 }
