@@ -69,7 +69,6 @@ export function generateWorkspace(dir, options = {}) {
     useDaemonProcess: false,
     namedInputs: { default: ['{projectRoot}/**/*'], production: ['default', '!{projectRoot}/**/*.spec.js'] },
     targetDefaults: { build: { dependsOn: ['^build'], inputs: ['production', '^production'], outputs: ['{projectRoot}/dist'] } },
-    ...(stride ? { plugins: ['@stride/nx'] } : {}),
   };
   // Stride caches its targets itself, so Nx's cache is off for them.
   nxJson.targetDefaults.build.cache = !stride;
@@ -118,7 +117,6 @@ export function generateTimedWorkspace(dir, graph, options = {}) {
     neverConnectToCloud: true,
     useDaemonProcess: false,
     targetDefaults: { build: { dependsOn: ['^build'], cache: false } },
-    ...(stride ? { plugins: ['@stride/nx'] } : {}),
   };
   writeFileSync(join(dir, 'nx.json'), JSON.stringify(nxJson, null, 2) + '\n');
   const dependencies = {};

@@ -1,7 +1,7 @@
 /**
  * Nx's `stream` output style: each line printed as it comes, prefixed with its
  * task, whole lines only, so parallel tasks never interleave mid-line. The
- * plugin hook sets STRIDE_STREAM_OUTPUT from the command line.
+ * run sets STRIDE_STREAM_OUTPUT from Nx's command line (`adoptNxInvocation`).
  */
 export function isStreaming(): boolean {
   return process.env.STRIDE_STREAM_OUTPUT === 'true';

@@ -32,6 +32,7 @@ import { runLimits } from './validate-options.js';
 import { targetOf } from './task-id.js';
 import { openRemote } from './open-remote.js';
 import { loadShardWaits } from './shard-plan.js';
+import { adoptNxInvocation } from '../parallel.js';
 
 /** The result Nx expects per task from a batch executor. */
 export interface NxTaskResult {
@@ -49,7 +50,8 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   const startedAt = Date.now();
   const root = context.root;
   const settings = readSettings(root, context.nxJsonConfiguration);
-  const parallel = Number(process.env.STRIDE_PARALLEL) || context.nxJsonConfiguration.parallel || 3;
+  adoptNxInvocation(context.nxJsonConfiguration.parallel);
+  const parallel = Number(process.env.STRIDE_PARALLEL) || 3;
   const setup: Record<string, number> = {};
   let mark = startedAt;
   const lap = (name: string): void => {
