@@ -4,10 +4,19 @@
  */
 export function createLimit(concurrency: number): <T>(job: () => Promise<T>) => Promise<T> {
   let active = 0;
-  const waiting: Array<() => void> = [];
+  // A FIFO with a moving head: Array#shift is O(n), and hashing queues one job per workspace file.
+  let waiting: Array<() => void> = [];
+  let head = 0;
   const next = (): void => {
     active--;
-    waiting.shift()?.();
+    const wake = waiting[head];
+    if (!wake) return;
+    waiting[head++] = undefined as unknown as () => void;
+    if (head > 1024 && head * 2 > waiting.length) {
+      waiting = waiting.slice(head);
+      head = 0;
+    }
+    wake();
   };
   return async <T>(job: () => Promise<T>): Promise<T> => {
     if (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));

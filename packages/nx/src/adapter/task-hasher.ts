@@ -46,6 +46,7 @@ const DEFAULT_NAMED_INPUT: Input[] = ['{projectRoot}/**/*'];
 export class NxTaskHasher {
   private readonly memo = new Map<string, Promise<string>>();
   private readonly fileSets = new Map<string, Promise<string>>();
+  private readonly namedInputs = new Map<string, ExpandedInputs>();
   private readonly projectRoots: Array<[string, string]>;
 
   constructor(
@@ -179,8 +180,14 @@ export class NxTaskHasher {
     const named = (owner: string, name: string): ExpandedInputs => {
       const key = `${owner}:${name}`;
       if (seen.has(key)) return this.expand(owner, [], taskId, seen);
+      // A named input expands the same for every task that reaches it from the top (no cycle in
+      // progress): with `^production`, each library's expansion serves all its dependants.
+      const memo = seen.size === 0 ? this.namedInputs.get(key) : undefined;
+      if (memo) return memo;
       const definition = this.namedInput(owner, name, taskId);
-      return this.expand(owner, definition, taskId, new Set([...seen, key]));
+      const expanded = this.expand(owner, definition, taskId, new Set([...seen, key]));
+      if (seen.size === 0) this.namedInputs.set(key, expanded);
+      return expanded;
     };
 
     for (const input of inputs) {
