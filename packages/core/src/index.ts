@@ -8,6 +8,7 @@ export { FileIndex, type FileSelector } from './hash/file-selector.js';
 export { FileHasher } from './hash/file-hasher.js';
 export { computeTaskHash, digestFileSet, stableStringify, STRIDE_FORMAT_VERSION, type TaskFingerprint } from './hash/task-hash.js';
 export { LocalStore, type EntryMeta, type SaveRequest, type StoreHit } from './store/local-store.js';
+export { OutputsOnDisk } from './store/outputs-on-disk.js';
 export { collectGarbage, type GcLimits, type GcReport } from './store/gc.js';
 export { existingOutputPaths, filesUnder, outputBase } from './store/output-paths.js';
 export { criticalPathPriorities, compareReady, dependantsOf, predictedCriticalPath, observedCriticalPath, type TaskDag, type CriticalPath, type TaskSpan } from './schedule/critical-path.js';

@@ -1,10 +1,11 @@
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { describe, expect, it } from 'vitest';
 import { assertArchiveSafe } from './archive.js';
 import { LocalStore } from './local-store.js';
+import { OutputsOnDisk } from './outputs-on-disk.js';
 
 function workspace(): { root: string; store: LocalStore } {
   const root = mkdtempSync(join(tmpdir(), 'stride-store-'));
@@ -37,6 +38,54 @@ describe('LocalStore', () => {
     expect(statSync(join(root, 'libs/a/dist/sub/run.sh')).mode & 0o777).toBe(0o751);
     expect(lstatSync(join(root, 'libs/a/dist/link.js')).isSymbolicLink()).toBe(true);
     expect(readlinkSync(join(root, 'libs/a/dist/link.js'))).toBe('index.js');
+  });
+
+  it('leaves outputs that are still exactly as last restored, and restores them again once anything changed', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'stride-store-'));
+    const onDisk = new OutputsOnDisk(root, join(root, '.stride', 'outputs.json'));
+    const store = new LocalStore(join(root, '.stride', 'cache'), root, onDisk);
+    const file = join(root, 'libs/a/dist/index.js');
+    mkdirSync(join(root, 'libs/a/dist'), { recursive: true });
+    writeFileSync(file, 'built\n');
+    // Older than the two-second window in which a file is too fresh to trust.
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(file, old, old);
+    const meta = await store.save({ hash: 'cc33', taskId: 'a:build', durationMs: 5, outputs: ['libs/a/dist'], terminalOutput: 'built a\n' });
+
+    await store.restore(meta, ['libs/a/dist']);
+    // From here the archive is garbage: a restore that reads it fails, one that leaves the outputs does not.
+    const archive = join(store.entryDir('cc33'), 'outputs.tar');
+    const archiveBytes = readFileSync(archive);
+    writeFileSync(archive, 'garbage');
+    const again = await store.restore(meta, ['libs/a/dist']);
+    expect(again.terminalOutput).toBe('built a\n');
+    expect(readFileSync(file, 'utf8')).toBe('built\n');
+
+    // The record survives the run, and a new one trusts it.
+    await onDisk.save();
+    const next = new OutputsOnDisk(root, join(root, '.stride', 'outputs.json'));
+    expect(await next.load()).toBeUndefined();
+    const nextStore = new LocalStore(join(root, '.stride', 'cache'), root, next);
+    await nextStore.restore(meta, ['libs/a/dist']);
+    writeFileSync(archive, archiveBytes);
+
+    // Same size, mtime set back: the ctime still tells, and the stored bytes come back.
+    const before = statSync(file);
+    writeFileSync(file, 'BUILT\n');
+    utimesSync(file, before.atime, before.mtime);
+    expect(statSync(file).mtimeMs).toBe(before.mtimeMs);
+    await nextStore.restore(meta, ['libs/a/dist']);
+    expect(readFileSync(file, 'utf8')).toBe('built\n');
+
+    // A file added beside the outputs, then a restore under another hash: both restore for real.
+    writeFileSync(join(root, 'libs/a/dist/extra.js'), 'x');
+    await nextStore.restore(meta, ['libs/a/dist']);
+    expect(existsSync(join(root, 'libs/a/dist/extra.js'))).toBe(false);
+    expect(await next.match('a:build', 'other-hash', ['libs/a/dist'])).toBe(false);
+
+    // A corrupt record is ignored with a warning: every hit is simply extracted.
+    writeFileSync(join(root, '.stride', 'outputs.json'), '{not json');
+    expect(await new OutputsOnDisk(root, join(root, '.stride', 'outputs.json')).load()).toMatch(/ignored an unreadable record of restored outputs/);
   });
 
   it('misses on an unknown hash and stores a task without outputs', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { StrideError } from '../util/errors.js';
 import { assertArchiveSafe, extractArchive, packArchive, sha256File } from './archive.js';
 import { clearOutputs, existingOutputPaths, outputBase } from './output-paths.js';
+import type { OutputsOnDisk } from './outputs-on-disk.js';
 
 /** Layout version of a store entry; entries of another version are ignored. */
 export const ENTRY_FORMAT = 1;
@@ -53,6 +54,8 @@ export class LocalStore {
   constructor(
     readonly dir: string,
     private readonly root: string,
+    /** When given, a restore whose outputs are still on disk as last restored leaves them as they are. */
+    private readonly outputsOnDisk?: OutputsOnDisk,
   ) {}
 
   entryDir(hash: string): string {
@@ -70,6 +73,7 @@ export class LocalStore {
 
   /** Archives the task's outputs as they are on disk and stores them under `hash`. */
   async save(request: SaveRequest): Promise<EntryMeta> {
+    this.outputsOnDisk?.forget(request.taskId);
     const temp = join(this.dir, '.tmp', `${request.hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(temp, { recursive: true });
     try {
@@ -129,6 +133,12 @@ export class LocalStore {
   async restore(meta: EntryMeta, outputs: readonly string[]): Promise<StoreHit> {
     const dir = this.entryDir(meta.hash);
     const terminalOutput = await readFile(join(dir, TERMINAL), 'utf8');
+    // Used, for `stride gc`'s least-recently-used order, whether or not anything is extracted.
+    const touch = (): Promise<void> => utimes(join(dir, META), new Date(), new Date()).catch(() => undefined);
+    if (await this.outputsOnDisk?.match(meta.taskId, meta.hash, outputs)) {
+      await touch();
+      return { meta, terminalOutput };
+    }
     const archive = join(dir, ARCHIVE);
     if (meta.archiveSha256) {
       const actual = await sha256File(archive);
@@ -138,10 +148,11 @@ export class LocalStore {
       }
       await assertArchiveSafe(archive, outputs.map(outputBase));
     }
+    this.outputsOnDisk?.forget(meta.taskId);
     await clearOutputs(this.root, outputs);
     if (meta.archiveSha256) await extractArchive(archive, this.root);
-    const now = new Date();
-    await utimes(join(dir, META), now, now).catch(() => undefined);
+    await this.outputsOnDisk?.remember(meta.taskId, meta.hash, outputs);
+    await touch();
     return { meta, terminalOutput };
   }
 

@@ -11,6 +11,7 @@ import {
   loadEncryptionKey,
   loadSigningKey,
   LocalStore,
+  OutputsOnDisk,
   parsePublicKey,
   RemoteCache,
   renderHtmlReport,
@@ -68,7 +69,9 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   const hasher = new NxTaskHasher(root, context.projectGraph, taskGraph, context.nxJsonConfiguration, new FileIndex(files), fileHasher);
   const scratch = new WorkerScratch(context);
 
-  const store = new LocalStore(settings.cacheDirectory, root);
+  const outputsOnDisk = new OutputsOnDisk(root, join(settings.strideDir, 'outputs.json'));
+  const outputsWarning = await outputsOnDisk.load();
+  const store = new LocalStore(settings.cacheDirectory, root, outputsOnDisk);
   // A run killed mid-write leaves a temp entry behind; the next run clears it.
   await store.removeAbandonedTemps().catch(() => 0);
   const remote = await openRemote(settings, store);
@@ -120,6 +123,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   });
   if (loadWarning) runner.warnings.push(loadWarning);
   if (timingsWarning) runner.warnings.push(timingsWarning);
+  if (outputsWarning) runner.warnings.push(outputsWarning);
   const nxCached = taskIds.filter((id) => taskGraph.tasks[id]?.cache === true);
   if (nxCached.length > 0) {
     runner.warnings.push(
@@ -159,6 +163,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
     await remote?.flush();
     lap('remoteFlushMs');
     await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
+    await outputsOnDisk.save().catch((error: unknown) => runner.warnings.push(`could not save the record of restored outputs: ${String(error)}`));
     lap('saveFileHashesMs');
     const warnings = [...runner.warnings, ...(remote?.warnings ?? [])];
     const record = buildRunRecord({ startedAt, endedAt: Date.now(), parallel, dag, estimateMs, outcomes, warnings, setup, ...(remote ? { remote: remote.stats } : {}) });
