@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTimedWorkspace } from '../tools/workspace-gen.mjs';
@@ -34,8 +34,11 @@ describe('critical-path scheduling with learned durations, through nx run-many',
     for (const task of cold.values()) expect(longCold.startMs, task.id).toBeGreaterThanOrEqual(task.startMs);
     expect(longCold.estimateMs).toBe(1000);
 
-    const timings = JSON.parse(readFileSync(join(ws.root, '.stride', 'timings.json'), 'utf8')) as { tasks: Record<string, { ms: number }> };
+    const timings = JSON.parse(readFileSync(join(ws.root, '.stride', 'timings.json'), 'utf8')) as { tasks: Record<string, { ms: number; bytes?: number }> };
     expect(timings.tasks['long:build']!.ms).toBeGreaterThanOrEqual(2000);
+    // Each task's own input bytes (the files of its project) are recorded with its time.
+    const projectBytes = readdirSync(join(ws.root, 'libs', 'long')).reduce((sum, name) => sum + statSync(join(ws.root, 'libs', 'long', name)).size, 0);
+    expect(timings.tasks['long:build']!.bytes).toBe(projectBytes);
     expect(Object.keys(timings.tasks).sort()).toEqual(unequal.dag.ids.map((id) => `${id}:build`).sort());
 
     const second = ws.nx(['run-many', '-t', 'build', '--parallel=2', '--skip-nx-cache']);
@@ -57,6 +60,26 @@ describe('critical-path scheduling with learned durations, through nx run-many',
     const result = ws.nx(['run-many', '-t', 'build', '--projects=fresh', '--skip-nx-cache']);
     expect(result.code, result.output).toBe(0);
     expect(byId(ws.lastRun().tasks).get('fresh')!.estimateMs).toBe(known[3]);
+  });
+
+  it('a new task with large inputs is estimated above the median once the target history shows size predicts time', () => {
+    // `long` (2 s) now has 200 kB of inputs, the short tasks a few hundred bytes: size predicts time.
+    ws.write('libs/long/data.txt', 'x'.repeat(200_000));
+    const relearn = ws.nx(['run-many', '-t', 'build', '--projects=long', '--skip-nx-cache']);
+    expect(relearn.code, relearn.output).toBe(0);
+    const timings = JSON.parse(readFileSync(join(ws.root, '.stride', 'timings.json'), 'utf8')) as { tasks: Record<string, { ms: number; bytes?: number }> };
+    expect(timings.tasks['long:build']!.bytes).toBeGreaterThan(200_000);
+    const known = Object.values(timings.tasks).map((t) => t.ms).sort((a, b) => a - b);
+    const median = known.length % 2 ? known[known.length >> 1]! : Math.round((known[known.length / 2 - 1]! + known[known.length / 2]!) / 2);
+
+    ws.write('libs/big/project.json', JSON.stringify({ name: 'big', root: 'libs/big', targets: { build: { executor: '@stride/nx:run', options: { command: 'true' } } } }));
+    ws.write('libs/big/data.txt', 'y'.repeat(200_000));
+    const result = ws.nx(['run-many', '-t', 'build', '--projects=big', '--skip-nx-cache']);
+    expect(result.code, result.output).toBe(0);
+    const estimate = byId(ws.lastRun().tasks).get('big')!.estimateMs;
+    // Well above the median, and never beyond four times it (size is only a proxy for work).
+    expect(estimate).toBeGreaterThan(2 * median);
+    expect(estimate).toBeLessThanOrEqual(4 * median);
   });
 });
 

@@ -22,6 +22,29 @@ describe('TimingHistory', () => {
     expect(history.estimate('d:test')).toBe(DEFAULT_ESTIMATE_MS);
   });
 
+  it('refines a new task estimate from its input size only where the target history shows size predicts time', () => {
+    const history = new TimingHistory(undefined, targetOf);
+    // build: 100 ms of start-up plus 1 ms per kB, recorded with each task's input bytes.
+    for (const [id, kb] of [['a', 1000], ['b', 2000], ['c', 4000], ['d', 8000]] as const) history.record(`${id}:build`, 100 + kb, 1, kb * 1000);
+    expect(history.estimate('new:build')).toBe(3100); // no size given: the median
+    expect(history.estimate('new:build', 6_000_000)).toBe(6100);
+    expect(history.estimateSource('new:build', 6_000_000)).toBe('input-size');
+    // Never beyond four times the median either way: size is only a proxy for work.
+    expect(history.estimate('new:build', 100_000_000)).toBe(4 * 3100);
+    expect(history.estimate('new:build', 1)).toBe(Math.round(3100 / 4));
+    // A task's own history is not rescaled by its size.
+    expect(history.estimate('a:build', 8_000_000)).toBe(1100);
+
+    // test: durations that do not follow size (r² below 0.5), so size is not used.
+    for (const [id, kb, ms] of [['a', 1000, 5000], ['b', 2000, 900], ['c', 4000, 7000], ['d', 8000, 1200]] as const) history.record(`${id}:test`, ms, 1, kb * 1000);
+    expect(history.estimateSource('new:test', 6_000_000)).toBe('target-median');
+    expect(history.estimate('new:test', 6_000_000)).toBe(history.estimate('new:test'));
+
+    // The sizes survive a round trip through the file format.
+    const reread = new TimingHistory(parseTimings(JSON.stringify(history.toJSON())), targetOf);
+    expect(reread.estimate('new:build', 6_000_000)).toBe(6100);
+  });
+
   it('saves by merging into what is on disk, so two runs finishing together both count', async () => {
     const file = tempFile();
     const first = (await TimingHistory.load(file, targetOf)).history;

@@ -11,6 +11,8 @@ export interface TimingEntry {
   runs: number;
   /** Epoch milliseconds of the latest run: merges keep the newer entry, trimming drops the oldest. */
   at: number;
+  /** Bytes of the task's own input files at its latest run, when known: what a new task's estimate scales by. */
+  bytes?: number;
 }
 
 /** `.stride/timings.json`, and the bucket's `timings/<scope>.json`. */
@@ -29,6 +31,18 @@ const MAX_COUNTED_RUNS = 20;
 export const MAX_TIMING_ENTRIES = 10_000;
 /** Estimate for a task nothing is known about, nor about its target. */
 export const DEFAULT_ESTIMATE_MS = 1_000;
+/**
+ * A new task's input size refines its target's median only when the target's
+ * recorded tasks show that size predicts duration: at least this many samples
+ * of different sizes, a positive slope, and at least this share of the
+ * variance explained by the line. Even then the estimate stays within a factor
+ * of SIZE_CLAMP of the median, since size is only a proxy for work.
+ */
+const SIZE_FIT_MIN_SAMPLES = 3;
+const SIZE_FIT_MIN_R2 = 0.5;
+const SIZE_CLAMP = 4;
+
+export type EstimateSource = 'history' | 'input-size' | 'target-median' | 'default';
 
 const emptyFile = (): TimingsFile => ({ version: 1, tasks: {} });
 
@@ -39,8 +53,9 @@ const emptyFile = (): TimingsFile => ({ version: 1, tasks: {} });
  * finishing together both count.
  */
 export class TimingHistory {
-  private readonly samples: Array<{ id: string; ms: number; at: number }> = [];
+  private readonly samples: Array<{ id: string; ms: number; at: number; bytes?: number }> = [];
   private medians: Map<string, number> | undefined;
+  private sizeFits: Map<string, SizeFit | undefined> | undefined;
 
   constructor(
     private data: TimingsFile = emptyFile(),
@@ -58,34 +73,65 @@ export class TimingHistory {
     return this.data.tasks;
   }
 
+  /** Whether the task has a history of its own (then its input size is not needed). */
+  knows(id: string): boolean {
+    return id in this.data.tasks;
+  }
+
   /**
    * What the task is expected to take: its own history; else the median of
-   * its group (the same target in other projects); else the default.
+   * its group (the same target in other projects), refined by the task's input
+   * size where the group's history shows that size predicts duration; else the
+   * default. A task's own history is never rescaled by size: it already
+   * reflects that project's real work, and one new large file would overreact.
    */
-  estimate(id: string): number {
-    const own = this.data.tasks[id];
-    if (own) return own.ms;
-    return this.groupMedians().get(this.groupOf(id)) ?? DEFAULT_ESTIMATE_MS;
+  estimate(id: string, inputBytes?: number): number {
+    return this.estimateWithSource(id, inputBytes).ms;
   }
 
-  /** Where an estimate comes from, for the run record. */
-  estimateSource(id: string): 'history' | 'target-median' | 'default' {
-    if (this.data.tasks[id]) return 'history';
-    return this.groupMedians().has(this.groupOf(id)) ? 'target-median' : 'default';
+  /** Where an estimate comes from, for the run record and `stride shard`. */
+  estimateSource(id: string, inputBytes?: number): EstimateSource {
+    return this.estimateWithSource(id, inputBytes).source;
   }
 
-  /** Counts a successful run of the task. */
-  record(id: string, ms: number, at = Date.now()): void {
-    this.samples.push({ id, ms, at });
-    applySample(this.data, id, ms, at);
+  /** Counts a successful run of the task (and its input size, when known). */
+  record(id: string, ms: number, at = Date.now(), bytes?: number): void {
+    this.samples.push({ id, ms, at, ...(bytes !== undefined ? { bytes } : {}) });
+    applySample(this.data, id, ms, at, bytes);
     this.medians = undefined;
+    this.sizeFits = undefined;
+  }
+
+  private estimateWithSource(id: string, inputBytes: number | undefined): { ms: number; source: EstimateSource } {
+    const own = this.data.tasks[id];
+    if (own) return { ms: own.ms, source: 'history' };
+    const group = this.groupOf(id);
+    const groupMedian = this.groupMedians().get(group);
+    if (groupMedian === undefined) return { ms: DEFAULT_ESTIMATE_MS, source: 'default' };
+    const fit = inputBytes !== undefined ? this.sizeFit(group) : undefined;
+    if (!fit || inputBytes === undefined) return { ms: groupMedian, source: 'target-median' };
+    const predicted = fit.intercept + fit.slope * inputBytes;
+    return { ms: Math.round(Math.min(groupMedian * SIZE_CLAMP, Math.max(groupMedian / SIZE_CLAMP, predicted))), source: 'input-size' };
+  }
+
+  /** Least squares of duration on input size over the group's recorded tasks; undefined where size does not help. */
+  private sizeFit(group: string): SizeFit | undefined {
+    this.sizeFits ??= new Map();
+    if (!this.sizeFits.has(group)) {
+      const points = Object.entries(this.data.tasks)
+        .filter(([id, entry]) => entry.bytes !== undefined && this.groupOf(id) === group)
+        .map(([, entry]) => [entry.bytes as number, entry.ms] as const);
+      this.sizeFits.set(group, fitLine(points));
+    }
+    return this.sizeFits.get(group);
   }
 
   /** Takes newer entries from another history (the bucket's) without losing this one's samples. */
   mergeFrom(other: TimingsFile): void {
     this.data = mergeTimings(this.data, other);
-    for (const s of this.samples) applySample(this.data, s.id, s.ms, s.at);
+    for (const s of this.samples) applySample(this.data, s.id, s.ms, s.at, s.bytes);
     this.medians = undefined;
+    this.sizeFits = undefined;
   }
 
   toJSON(): TimingsFile {
@@ -100,7 +146,7 @@ export class TimingHistory {
     if (this.samples.length === 0) return;
     await withLock(`${file}.lock`, async () => {
       const { data } = await readTimingsFile(file);
-      for (const s of this.samples) applySample(data, s.id, s.ms, s.at);
+      for (const s of this.samples) applySample(data, s.id, s.ms, s.at, s.bytes);
       await writeJsonAtomic(file, trim(data));
     });
   }
@@ -118,11 +164,41 @@ export class TimingHistory {
   }
 }
 
-function applySample(data: TimingsFile, id: string, ms: number, at: number): void {
+function applySample(data: TimingsFile, id: string, ms: number, at: number, bytes?: number): void {
   const old = data.tasks[id];
-  data.tasks[id] = old
-    ? { ms: Math.round(old.ms + NEWEST_WEIGHT * (ms - old.ms)), runs: Math.min(MAX_COUNTED_RUNS, old.runs + 1), at: Math.max(at, old.at) }
-    : { ms: Math.round(ms), runs: 1, at };
+  const size = bytes ?? old?.bytes;
+  data.tasks[id] = {
+    ...(old
+      ? { ms: Math.round(old.ms + NEWEST_WEIGHT * (ms - old.ms)), runs: Math.min(MAX_COUNTED_RUNS, old.runs + 1), at: Math.max(at, old.at) }
+      : { ms: Math.round(ms), runs: 1, at }),
+    ...(size !== undefined ? { bytes: size } : {}),
+  };
+}
+
+interface SizeFit {
+  intercept: number;
+  slope: number;
+}
+
+/** Ordinary least squares, kept only when it says something: enough points, a positive slope, r² high enough. */
+function fitLine(points: ReadonlyArray<readonly [number, number]>): SizeFit | undefined {
+  const n = points.length;
+  if (n < SIZE_FIT_MIN_SAMPLES) return undefined;
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (const [x, y] of points) {
+    sxx += (x - meanX) ** 2;
+    sxy += (x - meanX) * (y - meanY);
+    syy += (y - meanY) ** 2;
+  }
+  if (sxx === 0 || syy === 0) return undefined;
+  const slope = sxy / sxx;
+  const r2 = (sxy * sxy) / (sxx * syy);
+  if (slope <= 0 || r2 < SIZE_FIT_MIN_R2) return undefined;
+  return { intercept: meanY - slope * meanX, slope };
 }
 
 /** Per task, the entry seen most recently wins. */
@@ -151,8 +227,8 @@ export function parseTimings(text: string): TimingsFile {
   const tasks = (parsed as { tasks?: unknown }).tasks;
   if (typeof tasks !== 'object' || tasks === null) return out;
   for (const [id, value] of Object.entries(tasks)) {
-    const { ms, runs, at } = (value ?? {}) as Partial<Record<keyof TimingEntry, unknown>>;
-    if (isCount(ms) && isCount(runs) && isCount(at)) out.tasks[id] = { ms, runs, at };
+    const { ms, runs, at, bytes } = (value ?? {}) as Partial<Record<keyof TimingEntry, unknown>>;
+    if (isCount(ms) && isCount(runs) && isCount(at)) out.tasks[id] = { ms, runs, at, ...(isCount(bytes) ? { bytes } : {}) };
   }
   return trim(out);
 }

@@ -87,7 +87,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
     ids: taskIds,
     dependencies: Object.fromEntries(taskIds.map((id) => [id, (taskGraph.dependencies[id] ?? []).map((edge) => edge.id).filter((dep) => inRun.has(dep))])),
   };
-  const estimateMs = (id: string): number => history.estimate(id);
+  const estimateMs = (id: string): number => history.estimate(id, history.knows(id) ? undefined : hasher.ownInputBytes(id));
   const optionsOf = (id: string): Record<string, unknown> => {
     const task = taskGraph.tasks[id];
     if (!task) return {};
@@ -155,7 +155,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
     scratch.dispose();
     mark = Date.now();
     // Only clean single attempts teach durations: a retried run's time is not the task's.
-    for (const o of outcomes) if (o.cache === 'miss' && o.status === 'success' && o.attempts === 1) history.record(o.id, o.phases.runMs);
+    for (const o of outcomes) if (o.cache === 'miss' && o.status === 'success' && o.attempts === 1) history.record(o.id, o.phases.runMs, undefined, hasher.ownInputBytes(o.id));
     await history.save(timingsFile).catch((error: unknown) => runner.warnings.push(`could not save the timing history ${timingsFile}: ${String(error)}`));
     if (outcomes.some((o) => o.attempts > 0)) remote?.scheduleTimingsUpload(() => history.toJSON());
     // A long flush must not look like a hang: say what is being waited for.

@@ -1,4 +1,6 @@
 import { execSync } from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NxJsonConfiguration, ProjectGraph, TargetConfiguration, Task, TaskGraph } from '@nx/devkit';
 import picomatch from 'picomatch';
 import {
@@ -47,6 +49,7 @@ export class NxTaskHasher {
   private readonly memo = new Map<string, Promise<string>>();
   private readonly fileSets = new Map<string, Promise<string>>();
   private readonly namedInputs = new Map<string, ExpandedInputs>();
+  private readonly inputBytes = new Map<string, number | undefined>();
   private readonly projectRoots: Array<[string, string]>;
 
   constructor(
@@ -84,6 +87,29 @@ export class NxTaskHasher {
       // A configuration error is reported when the task is hashed in its turn.
       return true;
     }
+  }
+
+  /**
+   * Bytes of the task's own project's input files (not its dependencies'):
+   * what a task with no timing history of its own is estimated from. Undefined
+   * when the inputs cannot be expanded (the error is reported when it is hashed).
+   */
+  ownInputBytes(taskId: string): number | undefined {
+    if (this.inputBytes.has(taskId)) return this.inputBytes.get(taskId);
+    let bytes: number | undefined;
+    try {
+      const task = this.task(taskId);
+      const target = this.projectGraph.nodes[task.target.project]?.data.targets?.[task.target.target];
+      const bucket = this.expand(task.target.project, (target?.inputs as Input[] | undefined) ?? DEFAULT_INPUTS, taskId).files.get(task.target.project);
+      bytes = 0;
+      for (const path of bucket ? this.files.select(this.scoped(task.target.project, bucket)) : []) {
+        bytes += lstatSync(join(this.root, path), { throwIfNoEntry: false })?.size ?? 0;
+      }
+    } catch {
+      bytes = undefined;
+    }
+    this.inputBytes.set(taskId, bytes);
+    return bytes;
   }
 
   /**
