@@ -3,7 +3,7 @@
 // digest of the failed tests (file, name, first lines of the error) as the last
 // thing printed. CI keeps only the tail of a long log; without the digest a
 // failure in an early project is cut off and cannot be diagnosed.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -11,11 +11,22 @@ const root = join(import.meta.dirname, '..');
 const resultsDir = join(root, 'dist', 'test-results');
 rmSync(resultsDir, { recursive: true, force: true });
 
-const nx = spawnSync('npx', ['nx', 'run-many', '-t', 'test', '--parallel=1', '--outputStyle=stream', ...process.argv.slice(2)], {
+// Output passes straight through; compiler errors are kept for the digest (a failed typecheck writes no test report).
+const compilerErrors = [];
+const nx = spawn('npx', ['nx', 'run-many', '-t', 'test', '--parallel=1', '--outputStyle=stream', ...process.argv.slice(2)], {
   cwd: root,
-  stdio: 'inherit',
+  stdio: ['inherit', 'pipe', 'pipe'],
 });
-const status = nx.status ?? 1;
+for (const [stream, out] of [[nx.stdout, process.stdout], [nx.stderr, process.stderr]]) {
+  let partial = '';
+  stream.on('data', (chunk) => {
+    out.write(chunk);
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (/error TS\d+:/.test(line)) compilerErrors.push(line.trim());
+  });
+}
+const status = await new Promise((resolve) => nx.on('close', (code) => resolve(code ?? 1)));
 if (status !== 0) printDigest();
 process.exit(status);
 
@@ -40,6 +51,7 @@ function printDigest() {
       }
     }
   }
+  if (compilerErrors.length > 0) lines.push('compiler errors:', ...compilerErrors.slice(0, 20).map((line) => `    ${line}`));
   console.log('\n==== failed tests ====');
   console.log(lines.length > 0 ? lines.join('\n') : '(no test report names a failure: see the failed Nx task above)');
 }
