@@ -1,4 +1,4 @@
-import { createReadStream, lstatSync } from 'node:fs';
+import { createReadStream, lstatSync, readFileSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../util/atomic-write.js';
@@ -89,7 +89,9 @@ export class FileHasher {
     if (stat.isSymbolicLink()) {
       hash = toHex64(api.h64(`symlink:${await readlink(absolute)}`));
     } else if (stat.size < STREAM_THRESHOLD) {
-      hash = toHex64(api.h64Raw(await readFile(absolute)));
+      // Synchronous too: source files are small and usually in the page cache, and an async
+      // read's promise and thread-pool round trip cost more than the read itself.
+      hash = toHex64(api.h64Raw(readFileSync(absolute)));
     } else {
       const state = api.create64();
       for await (const chunk of createReadStream(absolute)) state.update(chunk as Buffer);

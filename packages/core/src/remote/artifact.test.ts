@@ -2,13 +2,14 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SMALL_FILE_BYTES } from '../store/archive.js';
 import { LocalStore } from '../store/local-store.js';
 import { importArtifact, readArtifact, writeArtifact } from './artifact.js';
 
-async function artifactOf(): Promise<{ file: string; root: string }> {
+async function artifactOf(content = 'export const a = 1;\n'): Promise<{ file: string; root: string }> {
   const root = mkdtempSync(join(tmpdir(), 'stride-artifact-'));
   mkdirSync(join(root, 'dist'));
-  writeFileSync(join(root, 'dist/a.js'), 'export const a = 1;\n');
+  writeFileSync(join(root, 'dist/a.js'), content);
   const store = new LocalStore(join(root, '.stride/cache'), root);
   const meta = await store.save({ hash: 'ab12', taskId: 'a:build', durationMs: 3, outputs: ['dist'], terminalOutput: 'built a\n' });
   const file = join(root, 'artifact');
@@ -17,15 +18,20 @@ async function artifactOf(): Promise<{ file: string; root: string }> {
 }
 
 describe('remote artifacts', () => {
-  it('round-trip into another store and restore the same bytes and output', async () => {
-    const { file } = await artifactOf();
-    const { header, payloadOffset } = await readArtifact(file, 'ab12');
+  // Small ones are read whole; one over SMALL_FILE_BYTES takes the streaming path.
+  it.each([
+    ['a small artifact', 'export const a = 1;\n'],
+    ['an artifact over the in-memory limit', 'x'.repeat(SMALL_FILE_BYTES + 4096)],
+  ])('round-trips %s into another store and restores the same bytes and output', async (_label, content) => {
+    const { file } = await artifactOf(content);
+    const checked = await readArtifact(file, 'ab12');
+    expect(checked.content !== undefined).toBe(content.length < SMALL_FILE_BYTES);
     const other = mkdtempSync(join(tmpdir(), 'stride-artifact-'));
     const store = new LocalStore(join(other, 'cache'), other);
-    const meta = await importArtifact(store, file, header, payloadOffset);
+    const meta = await importArtifact(store, file, checked);
     const hit = await store.restore(meta, ['dist']);
     expect(hit.terminalOutput).toBe('built a\n');
-    expect(readFileSync(join(other, 'dist/a.js'), 'utf8')).toBe('export const a = 1;\n');
+    expect(readFileSync(join(other, 'dist/a.js'), 'utf8')).toBe(content);
   });
 
   it.each([

@@ -1,9 +1,10 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { STRIDE_FORMAT_VERSION } from '../hash/task-hash.js';
+import { SMALL_FILE_BYTES } from '../store/archive.js';
 import { ENTRY_FORMAT, type EntryMeta, type LocalStore } from '../store/local-store.js';
 import { StrideError } from '../util/errors.js';
 import { type ArtifactSignature, signArtifact } from './signing.js';
@@ -55,19 +56,26 @@ export async function writeArtifact(store: LocalStore, meta: EntryMeta, file: st
  * object fails here) and the payload's sha256 matches (a flipped byte fails here).
  * Whether to trust it (signatures) is the caller's decision.
  */
-export async function readArtifact(file: string, expectedHash: string): Promise<{ header: ArtifactHeader; payloadOffset: number }> {
+export async function readArtifact(file: string, expectedHash: string): Promise<CheckedArtifact> {
   const bad = (why: string): StrideError => new StrideError(`artifact ${expectedHash} is ${why}; it was not restored`);
-  const handle = await open(file, 'r');
-  let headerText: string;
-  try {
-    const buffer = Buffer.alloc(Math.min(MAX_HEADER_BYTES, (await handle.stat()).size));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const newline = buffer.subarray(0, bytesRead).indexOf(0x0a);
-    if (newline < 0) throw bad('malformed (no header)');
-    headerText = buffer.subarray(0, newline).toString('utf8');
-  } finally {
-    await handle.close();
+  const size = (await stat(file)).size;
+  // A small artifact is read once, whole; a large one streams (never held in memory).
+  const content = size <= SMALL_FILE_BYTES ? await readFile(file) : undefined;
+  let head: Buffer;
+  if (content) head = content.subarray(0, MAX_HEADER_BYTES);
+  else {
+    const handle = await open(file, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.min(MAX_HEADER_BYTES, size));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      head = buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
   }
+  const newline = head.indexOf(0x0a);
+  if (newline < 0) throw bad('malformed (no header)');
+  const headerText = head.subarray(0, newline).toString('utf8');
   let header: ArtifactHeader;
   try {
     header = JSON.parse(headerText) as ArtifactHeader;
@@ -78,26 +86,37 @@ export async function readArtifact(file: string, expectedHash: string): Promise<
   if (header.hash !== expectedHash) throw bad(`stored under the wrong key (it is for ${String(header.hash)})`);
   if (header.strideFormat !== STRIDE_FORMAT_VERSION) throw bad(`from another Stride format (${String(header.strideFormat)})`);
   const payloadOffset = Buffer.byteLength(headerText) + 1;
-  const size = (await stat(file)).size;
   if (size !== payloadOffset + header.archiveBytes + header.terminalBytes) throw bad(`truncated or padded (${size} bytes, header says ${payloadOffset + header.archiveBytes + header.terminalBytes})`);
   const digest = createHash('sha256');
-  for await (const chunk of createReadStream(file, { start: payloadOffset })) digest.update(chunk as Buffer);
+  if (content) digest.update(content.subarray(payloadOffset));
+  else for await (const chunk of createReadStream(file, { start: payloadOffset })) digest.update(chunk as Buffer);
   if (digest.digest('hex') !== header.payloadSha256) throw bad('corrupt (checksum mismatch)');
-  return { header, payloadOffset };
+  return { header, payloadOffset, ...(content ? { content } : {}) };
+}
+
+/** A downloaded artifact that passed readArtifact's checks; `content` holds a small one's bytes. */
+export interface CheckedArtifact {
+  header: ArtifactHeader;
+  payloadOffset: number;
+  content?: Buffer;
 }
 
 /** Copies a checked artifact into the local store, so it is restored like any local hit. */
-export async function importArtifact(store: LocalStore, file: string, header: ArtifactHeader, payloadOffset: number): Promise<EntryMeta> {
+export async function importArtifact(store: LocalStore, file: string, artifact: CheckedArtifact): Promise<EntryMeta> {
+  const { header, payloadOffset, content } = artifact;
   const terminalStart = payloadOffset + header.archiveBytes;
-  const terminal: Buffer[] = [];
-  if (header.terminalBytes > 0) {
-    for await (const chunk of createReadStream(file, { start: terminalStart, end: terminalStart + header.terminalBytes - 1 })) terminal.push(chunk as Buffer);
+  let terminalOutput: string;
+  if (content) terminalOutput = content.subarray(terminalStart, terminalStart + header.terminalBytes).toString('utf8');
+  else {
+    const terminal: Buffer[] = [];
+    if (header.terminalBytes > 0) {
+      for await (const chunk of createReadStream(file, { start: terminalStart, end: terminalStart + header.terminalBytes - 1 })) terminal.push(chunk as Buffer);
+    }
+    terminalOutput = Buffer.concat(terminal).toString('utf8');
   }
-  const terminalOutput = Buffer.concat(terminal).toString('utf8');
   const { magic: _magic, version: _version, strideFormat: _format, payloadSha256: _digest, signature: _signature, ...entry } = header;
-  return store.importEntry(
-    { format: ENTRY_FORMAT, ...entry },
-    header.archiveSha256 ? (target) => pipeline(createReadStream(file, { start: payloadOffset, end: terminalStart - 1 }), createWriteStream(target)) : undefined,
-    terminalOutput,
-  );
+  const writeArchive = content
+    ? (target: string) => writeFile(target, content.subarray(payloadOffset, terminalStart))
+    : (target: string) => pipeline(createReadStream(file, { start: payloadOffset, end: terminalStart - 1 }), createWriteStream(target));
+  return store.importEntry({ format: ENTRY_FORMAT, ...entry }, header.archiveSha256 ? writeArchive : undefined, terminalOutput);
 }

@@ -167,7 +167,7 @@ export class RemoteCache implements RemoteTier {
       if (needsSignature && !verifyArtifact(this.publicKeys, hash, checked.header.payloadSha256, checked.header.signature)) {
         return this.refuse(taskId, key, hash, location, 'it carries no valid signature from a key in remote.publicKeys');
       }
-      const meta = await importArtifact(this.store, file, checked.header, checked.payloadOffset);
+      const meta = await importArtifact(this.store, file, checked);
       this.stats.hits++;
       this.stats.downloadBytes += bytes;
       this.stats.downloadMs += Date.now() - started;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, posix } from 'node:path';
 import * as tar from 'tar';
 import { StrideError } from '../util/errors.js';
@@ -12,8 +13,19 @@ export async function packArchive(root: string, paths: readonly string[], file: 
   await tar.c({ cwd: root, file, follow: false, noDirRecurse: false }, [...paths]);
 }
 
+/**
+ * Archives and artifacts up to this size are read whole and handled
+ * synchronously: most build outputs are a few kB, and for those the stream
+ * machinery (opens, reads and callbacks per step) costs more than the work.
+ * Larger ones always stream, so none is ever held whole in memory.
+ */
+export const SMALL_FILE_BYTES = 1024 * 1024;
+
+const isSmall = (file: string): boolean => (statSync(file, { throwIfNoEntry: false })?.size ?? Infinity) <= SMALL_FILE_BYTES;
+
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
+  if (isSmall(file)) return hash.update(await readFile(file)).digest('hex');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
@@ -27,14 +39,13 @@ export async function sha256File(file: string): Promise<string> {
 export async function assertArchiveSafe(file: string, allowedBases: readonly string[]): Promise<void> {
   const links = new Set<string>();
   const problems: string[] = [];
-  await tar.t({
-    file,
-    onReadEntry: (entry) => {
-      const problem = entryProblem(entry.path, entry.type, entry.linkpath, allowedBases, links);
-      if (problem) problems.push(problem);
-      if (entry.type === 'SymbolicLink') links.add(normalizeEntryPath(entry.path));
-    },
-  });
+  const onReadEntry = (entry: tar.ReadEntry): void => {
+    const problem = entryProblem(entry.path, entry.type, entry.linkpath, allowedBases, links);
+    if (problem) problems.push(problem);
+    if (entry.type === 'SymbolicLink') links.add(normalizeEntryPath(entry.path));
+  };
+  if (isSmall(file)) tar.t({ file, sync: true, onReadEntry });
+  else await tar.t({ file, onReadEntry });
   if (problems.length > 0) {
     throw new StrideError(`refused an unsafe artifact: ${problems.slice(0, 3).join('; ')}`, {
       fix: 'the artifact was not restored; the task runs instead. If this repeats, delete the entry from the cache.',
@@ -75,13 +86,7 @@ function normalizeEntryPath(path: string): string {
 
 /** Unpacks a checked archive into the workspace with the modes it recorded. */
 export async function extractArchive(file: string, root: string): Promise<void> {
-  await tar.x({
-    file,
-    cwd: root,
-    strict: true,
-    preservePaths: false,
-    preserveOwner: false,
-    chmod: true,
-    processUmask: 0,
-  });
+  const options = { file, cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0 };
+  if (isSmall(file)) tar.x({ ...options, sync: true });
+  else await tar.x(options);
 }

@@ -64,7 +64,8 @@ export class LocalStore {
 
   async lookup(hash: string): Promise<EntryMeta | undefined> {
     try {
-      const meta = JSON.parse(await readFile(join(this.entryDir(hash), META), 'utf8')) as EntryMeta;
+      // A few hundred bytes, read for every task of a run: synchronous is cheaper than a promise round trip.
+      const meta = JSON.parse(readFileSync(join(this.entryDir(hash), META), 'utf8')) as EntryMeta;
       return meta.format === ENTRY_FORMAT && meta.hash === hash ? meta : undefined;
     } catch {
       return undefined;
