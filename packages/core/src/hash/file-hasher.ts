@@ -9,9 +9,10 @@ import { toHex64, xxhashApi } from './xxhash.js';
 const STREAM_THRESHOLD = 1024 * 1024;
 /**
  * A file changed this recently may change again within the file system's mtime
- * granularity without its size or mtime moving, so its cached hash is not trusted.
+ * granularity without its size or mtime moving, so its cached hash is not trusted
+ * (nor is a fingerprint of restored outputs, see OutputsOnDisk).
  */
-const RACY_WINDOW_MS = 2000;
+export const RACY_WINDOW_MS = 2000;
 const CACHE_FORMAT = 1;
 
 type CachedHash = [size: number, mtimeMs: number, inode: number, hash: string];

@@ -1,13 +1,12 @@
 import { lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RACY_WINDOW_MS } from '../hash/file-hasher.js';
 import { toHex64, xxhashApi } from '../hash/xxhash.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import { existingOutputPaths, filesUnder } from './output-paths.js';
 
 const FORMAT = 1;
-/** As for input files: a file written this recently may change again without its size or mtime moving. */
-const RACY_WINDOW_MS = 2000;
 
 interface Persisted {
   format: number;
