@@ -39,6 +39,16 @@ describe('TimingHistory', () => {
     for (const [id, kb, ms] of [['a', 1000, 5000], ['b', 2000, 900], ['c', 4000, 7000], ['d', 8000, 1200]] as const) history.record(`${id}:test`, ms, 1, kb * 1000);
     expect(history.estimateSource('new:test', 6_000_000)).toBe('target-median');
     expect(history.estimate('new:test', 6_000_000)).toBe(history.estimate('new:test'));
+    // Given lazily, a size is read only where it is used: a start-up reads no files for nothing.
+    let reads = 0;
+    const size = (): number => {
+      reads++;
+      return 6_000_000;
+    };
+    expect(history.estimate('new:test', size)).toBe(history.estimate('new:test'));
+    expect(reads).toBe(0);
+    expect(history.estimate('new:build', size)).toBe(6100);
+    expect(reads).toBe(1);
 
     // The sizes survive a round trip through the file format.
     const reread = new TimingHistory(parseTimings(JSON.stringify(history.toJSON())), targetOf);

@@ -43,6 +43,8 @@ const SIZE_FIT_MIN_R2 = 0.5;
 const SIZE_CLAMP = 4;
 
 export type EstimateSource = 'history' | 'input-size' | 'target-median' | 'default';
+/** A task's input bytes, or how to get them: asked for only when its target's history makes size useful. */
+export type InputSize = number | (() => number | undefined);
 
 const emptyFile = (): TimingsFile => ({ version: 1, tasks: {} });
 
@@ -73,11 +75,6 @@ export class TimingHistory {
     return this.data.tasks;
   }
 
-  /** Whether the task has a history of its own (then its input size is not needed). */
-  knows(id: string): boolean {
-    return id in this.data.tasks;
-  }
-
   /**
    * What the task is expected to take: its own history; else the median of
    * its group (the same target in other projects), refined by the task's input
@@ -85,12 +82,12 @@ export class TimingHistory {
    * default. A task's own history is never rescaled by size: it already
    * reflects that project's real work, and one new large file would overreact.
    */
-  estimate(id: string, inputBytes?: number): number {
+  estimate(id: string, inputBytes?: InputSize): number {
     return this.estimateWithSource(id, inputBytes).ms;
   }
 
   /** Where an estimate comes from, for the run record and `stride shard`. */
-  estimateSource(id: string, inputBytes?: number): EstimateSource {
+  estimateSource(id: string, inputBytes?: InputSize): EstimateSource {
     return this.estimateWithSource(id, inputBytes).source;
   }
 
@@ -102,13 +99,14 @@ export class TimingHistory {
     this.sizeFits = undefined;
   }
 
-  private estimateWithSource(id: string, inputBytes: number | undefined): { ms: number; source: EstimateSource } {
+  private estimateWithSource(id: string, inputSize: InputSize | undefined): { ms: number; source: EstimateSource } {
     const own = this.data.tasks[id];
     if (own) return { ms: own.ms, source: 'history' };
     const group = this.groupOf(id);
     const groupMedian = this.groupMedians().get(group);
     if (groupMedian === undefined) return { ms: DEFAULT_ESTIMATE_MS, source: 'default' };
-    const fit = inputBytes !== undefined ? this.sizeFit(group) : undefined;
+    const fit = inputSize !== undefined ? this.sizeFit(group) : undefined;
+    const inputBytes = fit ? (typeof inputSize === 'function' ? inputSize() : inputSize) : undefined;
     if (!fit || inputBytes === undefined) return { ms: groupMedian, source: 'target-median' };
     const predicted = fit.intercept + fit.slope * inputBytes;
     return { ms: Math.round(Math.min(groupMedian * SIZE_CLAMP, Math.max(groupMedian / SIZE_CLAMP, predicted))), source: 'input-size' };

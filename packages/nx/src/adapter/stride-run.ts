@@ -87,7 +87,8 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
     ids: taskIds,
     dependencies: Object.fromEntries(taskIds.map((id) => [id, (taskGraph.dependencies[id] ?? []).map((edge) => edge.id).filter((dep) => inRun.has(dep))])),
   };
-  const estimateMs = (id: string): number => history.estimate(id, history.knows(id) ? undefined : hasher.ownInputBytes(id));
+  // Input sizes are read only for new tasks of a target whose history shows that size predicts time.
+  const estimateMs = (id: string): number => history.estimate(id, () => hasher.ownInputBytes(id));
   const optionsOf = (id: string): Record<string, unknown> => {
     const task = taskGraph.tasks[id];
     if (!task) return {};
