@@ -13,7 +13,10 @@ async function artifactOf(content = 'export const a = 1;\n'): Promise<{ file: st
   const store = new LocalStore(join(root, '.stride/cache'), root);
   const meta = await store.save({ hash: 'ab12', taskId: 'a:build', durationMs: 3, outputs: ['dist'], terminalOutput: 'built a\n' });
   const file = join(root, 'artifact');
-  await writeArtifact(store, meta, file, undefined);
+  const { body } = await writeArtifact(store, meta, file, undefined);
+  // A small artifact stays in memory; the tests below damage it on disk.
+  expect(Buffer.isBuffer(body)).toBe(content.length < SMALL_FILE_BYTES);
+  if (Buffer.isBuffer(body)) writeFileSync(file, body);
   return { file, root };
 }
 
@@ -42,6 +45,20 @@ describe('remote artifacts', () => {
     const { file } = await artifactOf();
     writeFileSync(file, damage(readFileSync(file)));
     await expect(readArtifact(file, 'ab12')).rejects.toThrow(message);
+  });
+
+  it('checks and imports a small artifact straight from memory, as downloaded', async () => {
+    const { file } = await artifactOf();
+    const bytes = readFileSync(file);
+    const checked = await readArtifact(bytes, 'ab12');
+    const other = mkdtempSync(join(tmpdir(), 'stride-artifact-'));
+    const store = new LocalStore(join(other, 'cache'), other);
+    await store.restore(await importArtifact(store, bytes, checked), ['dist']);
+    expect(readFileSync(join(other, 'dist/a.js'), 'utf8')).toBe('export const a = 1;\n');
+    const flipped = Buffer.from(bytes);
+    flipped[flipped.length - 3] = (flipped[flipped.length - 3] as number) ^ 0xff;
+    await expect(readArtifact(flipped, 'ab12')).rejects.toThrow(/checksum mismatch/);
+    await expect(readArtifact(bytes.subarray(0, bytes.length - 5), 'ab12')).rejects.toThrow(/truncated/);
   });
 
   it('refuses an artifact stored under another hash', async () => {

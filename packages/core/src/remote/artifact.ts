@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -7,6 +7,7 @@ import { STRIDE_FORMAT_VERSION } from '../hash/task-hash.js';
 import { SMALL_FILE_BYTES } from '../store/archive.js';
 import { ENTRY_FORMAT, type EntryMeta, type LocalStore } from '../store/local-store.js';
 import { StrideError } from '../util/errors.js';
+import type { ObjectBytes } from './s3-http.js';
 import { type ArtifactSignature, signArtifact } from './signing.js';
 
 /**
@@ -26,12 +27,19 @@ export interface ArtifactHeader extends Omit<EntryMeta, 'format'> {
 
 const MAX_HEADER_BYTES = 4 * 1024 * 1024;
 
-/** Packs a local store entry into an artifact file; returns its header and size. */
-export async function writeArtifact(store: LocalStore, meta: EntryMeta, file: string, signingKey: KeyObject | undefined): Promise<{ header: ArtifactHeader; bytes: number }> {
+/**
+ * Packs a local store entry into an artifact: in memory when it is small (up
+ * to SMALL_FILE_BYTES, so it never touches the disk on its way up), else into
+ * `file`. Returns its header and where its bytes are.
+ */
+export async function writeArtifact(store: LocalStore, meta: EntryMeta, file: string, signingKey: KeyObject | undefined): Promise<{ header: ArtifactHeader; body: ObjectBytes }> {
   const dir = store.entryDir(meta.hash);
   const parts = [...(meta.archiveSha256 ? [join(dir, 'outputs.tar')] : []), join(dir, 'terminal.txt')];
+  const small = parts.reduce((total, part) => total + statSync(part).size, 0) <= SMALL_FILE_BYTES;
+  const contents = small ? parts.map((part) => readFileSync(part)) : undefined;
   const digest = createHash('sha256');
-  for (const part of parts) for await (const chunk of createReadStream(part)) digest.update(chunk as Buffer);
+  if (contents) for (const content of contents) digest.update(content);
+  else for (const part of parts) for await (const chunk of createReadStream(part)) digest.update(chunk as Buffer);
   const payloadSha256 = digest.digest('hex');
   const { format: _format, ...entry } = meta;
   const header: ArtifactHeader = {
@@ -39,15 +47,17 @@ export async function writeArtifact(store: LocalStore, meta: EntryMeta, file: st
     version: 1,
     strideFormat: STRIDE_FORMAT_VERSION,
     ...entry,
-    terminalBytes: (await stat(join(dir, 'terminal.txt'))).size,
+    terminalBytes: statSync(join(dir, 'terminal.txt')).size,
     payloadSha256,
     ...(signingKey ? { signature: signArtifact(signingKey, meta.hash, payloadSha256) } : {}),
   };
+  const headerLine = `${JSON.stringify(header)}\n`;
+  if (contents) return { header, body: Buffer.concat([Buffer.from(headerLine), ...contents]) };
   const out = createWriteStream(file);
-  await new Promise<void>((resolve, reject) => out.write(`${JSON.stringify(header)}\n`, (e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) => out.write(headerLine, (e) => (e ? reject(e) : resolve())));
   for (const part of parts) await pipeline(createReadStream(part), out, { end: false });
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  return { header, bytes: (await stat(file)).size };
+  return { header, body: { file, bytes: (await stat(file)).size } };
 }
 
 /**
@@ -56,11 +66,12 @@ export async function writeArtifact(store: LocalStore, meta: EntryMeta, file: st
  * object fails here) and the payload's sha256 matches (a flipped byte fails here).
  * Whether to trust it (signatures) is the caller's decision.
  */
-export async function readArtifact(file: string, expectedHash: string): Promise<CheckedArtifact> {
+export async function readArtifact(source: string | Buffer, expectedHash: string): Promise<CheckedArtifact> {
   const bad = (why: string): StrideError => new StrideError(`artifact ${expectedHash} is ${why}; it was not restored`);
-  const size = (await stat(file)).size;
+  const size = Buffer.isBuffer(source) ? source.length : (await stat(source)).size;
   // A small artifact is read once, whole; a large one streams (never held in memory).
-  const content = size <= SMALL_FILE_BYTES ? await readFile(file) : undefined;
+  const content = Buffer.isBuffer(source) ? source : size <= SMALL_FILE_BYTES ? await readFile(source) : undefined;
+  const file = Buffer.isBuffer(source) ? '' : source;
   let head: Buffer;
   if (content) head = content.subarray(0, MAX_HEADER_BYTES);
   else {
@@ -101,9 +112,10 @@ export interface CheckedArtifact {
   content?: Buffer;
 }
 
-/** Copies a checked artifact into the local store, so it is restored like any local hit. */
-export async function importArtifact(store: LocalStore, file: string, artifact: CheckedArtifact): Promise<EntryMeta> {
+/** Copies a checked artifact (from the file or bytes readArtifact checked) into the local store, so it is restored like any local hit. */
+export async function importArtifact(store: LocalStore, source: string | Buffer, artifact: CheckedArtifact): Promise<EntryMeta> {
   const { header, payloadOffset, content } = artifact;
+  const file = Buffer.isBuffer(source) ? '' : source;
   const terminalStart = payloadOffset + header.archiveBytes;
   let terminalOutput: string;
   if (content) terminalOutput = content.subarray(terminalStart, terminalStart + header.terminalBytes).toString('utf8');

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decryptFile, encryptFile, isEncrypted, loadEncryptionKey } from './encryption.js';
+import { decryptBytes, decryptFile, encryptBytes, encryptFile, isEncrypted, loadEncryptionKey } from './encryption.js';
 
 describe('client-side encryption (AES-256-GCM)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stride-enc-'));
@@ -17,6 +17,22 @@ describe('client-side encryption (AES-256-GCM)', () => {
     expect(readFileSync(join(dir, 'enc')).includes(plain.subarray(0, 64))).toBe(false);
     await decryptFile(key, 'stride-artifact:abc', join(dir, 'enc'), join(dir, 'out'));
     expect(readFileSync(join(dir, 'out'))).toEqual(plain);
+  });
+
+  it('encrypts small objects in memory in the same format as files, and refuses the same tampering', async () => {
+    const small = plain.subarray(0, 5000);
+    const sealed = encryptBytes(key, 'stride-artifact:abc', small);
+    expect(await isEncrypted(sealed)).toBe(true);
+    writeFileSync(join(dir, 'sealed'), sealed);
+    await decryptFile(key, 'stride-artifact:abc', join(dir, 'sealed'), join(dir, 'sealed-out'));
+    expect(readFileSync(join(dir, 'sealed-out'))).toEqual(small);
+    await encryptFile(key, 'stride-artifact:abc', join(dir, 'plain'), join(dir, 'enc3'));
+    expect(decryptBytes(key, 'stride-artifact:abc', readFileSync(join(dir, 'enc3')))).toEqual(plain);
+    const flipped = Buffer.from(sealed);
+    flipped[100] = (flipped[100] as number) ^ 1;
+    expect(() => decryptBytes(key, 'stride-artifact:abc', flipped)).toThrow(/does not decrypt/);
+    expect(() => decryptBytes(key, 'stride-artifact:other', sealed)).toThrow(/does not decrypt/);
+    expect(() => decryptBytes(key, 'stride-artifact:abc', small)).toThrow(/not an encrypted/);
   });
 
   it('refuses another key, another hash, a flipped byte and a truncated object, leaving nothing behind', async () => {

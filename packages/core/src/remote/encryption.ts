@@ -34,8 +34,9 @@ export function loadEncryptionKey(env: NodeJS.ProcessEnv): Buffer | undefined {
   return key;
 }
 
-/** True when the file starts like an object this module encrypted. */
-export async function isEncrypted(file: string): Promise<boolean> {
+/** True when the file (or the bytes) starts like an object this module encrypted. */
+export async function isEncrypted(file: string | Buffer): Promise<boolean> {
+  if (Buffer.isBuffer(file)) return file.length >= MAGIC.length && file.subarray(0, MAGIC.length).equals(MAGIC);
   const handle = await open(file, 'r');
   try {
     const head = Buffer.alloc(MAGIC.length);
@@ -85,6 +86,27 @@ export async function decryptFile(key: Buffer, context: string, src: string, des
     await pipeline(createReadStream(src, { start: MAGIC.length + IV_BYTES, end: size - TAG_BYTES - 1 }), decipher, createWriteStream(dest));
   } catch {
     await rm(dest, { force: true });
+    throw new Error('it does not decrypt with STRIDE_ENCRYPTION_KEY (another key, or altered bytes)');
+  }
+}
+
+/** encryptFile for a small object held in memory: the same bytes as the file would hold. */
+export function encryptBytes(key: Buffer, context: string, plain: Buffer): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(context));
+  return Buffer.concat([MAGIC, iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** decryptFile for a small object held in memory; throws the same way. */
+export function decryptBytes(key: Buffer, context: string, sealed: Buffer): Buffer {
+  if (sealed.length < MAGIC.length + IV_BYTES + TAG_BYTES || !sealed.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('it is not an encrypted Stride object');
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(MAGIC.length, MAGIC.length + IV_BYTES));
+  decipher.setAAD(Buffer.from(context));
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(sealed.subarray(MAGIC.length + IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+  } catch {
     throw new Error('it does not decrypt with STRIDE_ENCRYPTION_KEY (another key, or altered bytes)');
   }
 }

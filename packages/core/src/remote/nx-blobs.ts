@@ -1,11 +1,10 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
+import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../util/errors.js';
 import { objectKey, readOrder, writeLocation, type Location } from './locations.js';
-import { encryptFile } from './encryption.js';
-import { openObject, redactSecrets } from './remote-cache.js';
+import { openObject, redactSecrets, sealObject } from './remote-cache.js';
 import type { ObjectStore } from './s3-store.js';
 import type { RemoteSettings } from './settings.js';
 import { type ArtifactSignature, signArtifact, verifyArtifact } from './signing.js';
@@ -65,11 +64,12 @@ export class RemoteNxBlobs {
     for (const location of readOrder(this.settings)) {
       const key = this.key(location, hash);
       try {
-        const bytes = await this.objects.download(key, temp, this.settings.maxArtifactBytes + MAX_HEADER_BYTES);
+        const downloaded = await this.objects.download(key, temp, this.settings.maxArtifactBytes + MAX_HEADER_BYTES);
         this.succeeded();
-        if (bytes === undefined) continue;
-        const opened = await openObject(temp, this.encryptionKey, `nx-blob:${hash}`);
-        const why = 'refusal' in opened ? opened.refusal : await this.extract(opened.file, hash, location, dest);
+        if (downloaded === undefined) continue;
+        const opened = await openObject(downloaded.source, this.encryptionKey, `nx-blob:${hash}`);
+        if (!('refusal' in opened) && Buffer.isBuffer(opened.source)) await writeFile(temp, opened.source);
+        const why = 'refusal' in opened ? opened.refusal : await this.extract(Buffer.isBuffer(opened.source) ? temp : opened.source, hash, location, dest);
         if (why === undefined) return true;
         this.warn(`refused remote object ${key}: ${why}`);
       } catch (error) {
@@ -136,12 +136,8 @@ export class RemoteNxBlobs {
       const out = createWriteStream(temp);
       await new Promise<void>((resolve, reject) => out.write(`${JSON.stringify(header)}\n`, (e) => (e ? reject(e) : resolve())));
       await pipeline(createReadStream(file), out);
-      let sent = temp;
-      if (this.encryptionKey) {
-        sent = `${temp}.enc`;
-        await encryptFile(this.encryptionKey, `nx-blob:${hash}`, temp, sent);
-      }
-      await this.objects.upload(key, sent, (await stat(sent)).size, false);
+      const sent = await sealObject({ file: temp, bytes: (await stat(temp)).size }, this.encryptionKey, `nx-blob:${hash}`, `${temp}.enc`);
+      await this.objects.upload(key, sent, false);
       this.succeeded();
     } catch (error) {
       this.failed(error);

@@ -1,14 +1,15 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { decryptFile, encryptFile, isEncrypted } from './encryption.js';
+import { decryptBytes, decryptFile, encryptBytes, encryptFile, isEncrypted } from './encryption.js';
 import { join } from 'node:path';
 import type { EntryMeta, LocalStore } from '../store/local-store.js';
 import { errorMessage } from '../util/errors.js';
 import { createLimit } from '../util/limit.js';
-import { writeJsonAtomic } from '../util/atomic-write.js';
 import { mergeTimings, parseTimings, type TimingsFile } from '../schedule/timings.js';
 import { importArtifact, readArtifact, writeArtifact } from './artifact.js';
-import { ArtifactTooLargeError, type ObjectStore } from './s3-store.js';
+import type { ObjectBytes } from './s3-http.js';
+import { ArtifactTooLargeError, type Downloaded, type ObjectStore } from './s3-store.js';
 import { TRUSTED_SCOPE, type RemoteSettings } from './settings.js';
 import { keyId, verifyArtifact } from './signing.js';
 import { type Location, objectKey, readOrder } from './locations.js';
@@ -74,10 +75,19 @@ export class RemoteCache implements RemoteTier {
   private failuresInARow = 0;
   private readonly limit: <T>(job: () => Promise<T>) => Promise<T>;
   private readonly pending = new Set<Promise<void>>();
+  /**
+   * Keys this run found missing: their upload skips the existence check (the
+   * conditional write still keeps a copy another machine stored meanwhile), which
+   * saves a request per task on a cold build.
+   */
+  private readonly missing = new Set<string>();
   /** Hashes whose trusted object was refused: a trusted writer replaces them. */
   private readonly toReplace = new Set<string>();
   private readonly trusted: boolean;
   private setupWarning: string | undefined;
+  private tempDirReady: Promise<void> | undefined;
+  private tempCount = 0;
+  private readonly runId = randomBytes(4).toString('hex');
 
   constructor(
     private readonly settings: RemoteSettings,
@@ -140,26 +150,27 @@ export class RemoteCache implements RemoteTier {
 
   private async fetchFrom(location: Location, hash: string, taskId: string): Promise<EntryMeta | undefined> {
     const key = this.key(location, hash);
-    const downloaded = await this.tempFile(hash);
-    let file = downloaded;
+    const spill = await this.tempFile(hash);
     const started = Date.now();
     try {
-      let bytes: number | undefined;
+      let downloaded: Downloaded | undefined;
       try {
-        bytes = await this.objects.download(key, file, this.settings.maxArtifactBytes);
+        downloaded = await this.objects.download(key, spill, this.settings.maxArtifactBytes);
         this.succeeded();
       } catch (error) {
         if (error instanceof ArtifactTooLargeError) return this.refuse(taskId, key, hash, location, error.message);
         this.failed(error);
         return undefined;
       }
-      if (bytes === undefined) return undefined;
-      const opened = await openObject(file, this.encryptionKey, `stride-artifact:${hash}`);
+      if (downloaded === undefined) {
+        this.missing.add(key);
+        return undefined;
+      }
+      const opened = await openObject(downloaded.source, this.encryptionKey, `stride-artifact:${hash}`);
       if ('refusal' in opened) return this.refuse(taskId, key, hash, location, opened.refusal);
-      file = opened.file;
       let checked;
       try {
-        checked = await readArtifact(file, hash);
+        checked = await readArtifact(opened.source, hash);
       } catch (error) {
         return this.refuse(taskId, key, hash, location, errorMessage(error));
       }
@@ -167,15 +178,18 @@ export class RemoteCache implements RemoteTier {
       if (needsSignature && !verifyArtifact(this.publicKeys, hash, checked.header.payloadSha256, checked.header.signature)) {
         return this.refuse(taskId, key, hash, location, 'it carries no valid signature from a key in remote.publicKeys');
       }
-      const meta = await importArtifact(this.store, file, checked);
+      const meta = await importArtifact(this.store, opened.source, checked);
       this.stats.hits++;
-      this.stats.downloadBytes += bytes;
+      this.stats.downloadBytes += downloaded.bytes;
       this.stats.downloadMs += Date.now() - started;
-      this.stats.transfers.push({ taskId, direction: 'down', startMs: started, endMs: Date.now(), bytes });
+      this.stats.transfers.push({ taskId, direction: 'down', startMs: started, endMs: Date.now(), bytes: downloaded.bytes });
       return meta;
     } finally {
-      await rm(downloaded, { force: true });
-      await rm(`${downloaded}.plain`, { force: true });
+      // Only large objects were written to disk (spilled, then decrypted beside it).
+      if (existsSync(spill)) {
+        await rm(spill, { force: true });
+        await rm(`${spill}.plain`, { force: true });
+      }
     }
   }
 
@@ -194,24 +208,20 @@ export class RemoteCache implements RemoteTier {
     const file = await this.tempFile(meta.hash);
     const started = Date.now();
     try {
-      if (!replace && (await this.objects.exists(key))) {
+      if (!replace && !this.missing.has(key) && (await this.objects.exists(key))) {
         this.succeeded();
         this.stats.alreadyStored++;
         return;
       }
-      const { bytes } = await writeArtifact(this.store, meta, file, this.signingKey);
+      const { body } = await writeArtifact(this.store, meta, file, this.signingKey);
+      const bytes = sizeOf(body);
       if (bytes > this.settings.maxArtifactBytes) {
         this.objectWarnings.push(`${meta.taskId}: not uploaded, ${bytes} bytes is over remote.maxArtifactSize`);
         return;
       }
-      let sent = file;
-      let sentBytes = bytes;
-      if (this.encryptionKey) {
-        sent = `${file}.enc`;
-        await encryptFile(this.encryptionKey, `stride-artifact:${meta.hash}`, file, sent);
-        sentBytes = (await stat(sent)).size;
-      }
-      await this.objects.upload(key, sent, sentBytes, replace);
+      const sent = await sealObject(body, this.encryptionKey, `stride-artifact:${meta.hash}`, `${file}.enc`);
+      const sentBytes = sizeOf(sent);
+      await this.objects.upload(key, sent, replace);
       this.succeeded();
       this.stats.uploads++;
       this.stats.uploadBytes += sentBytes;
@@ -220,8 +230,11 @@ export class RemoteCache implements RemoteTier {
     } catch (error) {
       this.failed(error);
     } finally {
-      await rm(file, { force: true });
-      await rm(`${file}.enc`, { force: true });
+      // Only large artifacts were written to disk.
+      if (existsSync(file)) {
+        await rm(file, { force: true });
+        await rm(`${file}.enc`, { force: true });
+      }
     }
   }
 
@@ -249,16 +262,17 @@ export class RemoteCache implements RemoteTier {
   }
 
   private async readTimingsFrom(key: string): Promise<TimingsFile | undefined> {
-    const file = await this.tempFile('timings');
+    const spill = await this.tempFile('timings');
     try {
-      const bytes = await this.objects.download(key, file, MAX_TIMINGS_BYTES);
+      const downloaded = await this.objects.download(key, spill, MAX_TIMINGS_BYTES);
       this.succeeded();
-      return bytes === undefined ? undefined : parseTimings(await readFile(file, 'utf8'));
+      if (downloaded === undefined) return undefined;
+      return parseTimings(Buffer.isBuffer(downloaded.source) ? downloaded.source.toString('utf8') : await readFile(downloaded.source, 'utf8'));
     } catch (error) {
       if (!(error instanceof ArtifactTooLargeError) && !(error instanceof SyntaxError)) this.failed(error);
       return undefined;
     } finally {
-      await rm(file, { force: true });
+      if (existsSync(spill)) await rm(spill, { force: true });
     }
   }
 
@@ -274,15 +288,11 @@ export class RemoteCache implements RemoteTier {
       const key = this.timingsKey(this.trusted ? 'trusted' : 'scope');
       const current = await this.readTimingsFrom(key);
       if (this.stats.switchedOff) return;
-      const file = await this.tempFile('timings');
       try {
-        await writeJsonAtomic(file, current ? mergeTimings(current, history()) : history());
-        await this.objects.upload(key, file, (await stat(file)).size, true);
+        await this.objects.upload(key, Buffer.from(`${JSON.stringify(current ? mergeTimings(current, history()) : history(), null, 2)}\n`), true);
         this.succeeded();
       } catch (error) {
         this.failed(error);
-      } finally {
-        await rm(file, { force: true });
       }
     }).finally(() => this.pending.delete(job));
     this.pending.add(job);
@@ -329,10 +339,12 @@ export class RemoteCache implements RemoteTier {
     }
   }
 
+  /** A fresh path in the store's temp folder (created once per run); nothing is written there yet. */
   private async tempFile(hash: string): Promise<string> {
     const dir = join(this.store.dir, '.tmp');
-    await mkdir(dir, { recursive: true });
-    return join(dir, `remote-${hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    this.tempDirReady ??= mkdir(dir, { recursive: true }).then(() => undefined);
+    await this.tempDirReady;
+    return join(dir, `remote-${hash}-${process.pid}-${this.runId}-${++this.tempCount}`);
   }
 }
 
@@ -350,15 +362,27 @@ export function redactSecrets(text: string, env: NodeJS.ProcessEnv = process.env
  * A downloaded object made ready to read: decrypted when a key is set. With a
  * key, an unencrypted object is refused (only holders of the key could have
  * written an encrypted one); without one, an encrypted object is refused.
+ * A small object is decrypted in memory, a large one into `<file>.plain`.
  */
-export async function openObject(file: string, key: Buffer | undefined, context: string): Promise<{ file: string } | { refusal: string }> {
-  const encrypted = await isEncrypted(file);
-  if (!key) return encrypted ? { refusal: 'it is encrypted, and STRIDE_ENCRYPTION_KEY is not set here' } : { file };
+export async function openObject(source: Buffer | string, key: Buffer | undefined, context: string): Promise<{ source: Buffer | string } | { refusal: string }> {
+  const encrypted = await isEncrypted(source);
+  if (!key) return encrypted ? { refusal: 'it is encrypted, and STRIDE_ENCRYPTION_KEY is not set here' } : { source };
   if (!encrypted) return { refusal: 'it is not encrypted, and STRIDE_ENCRYPTION_KEY is set' };
   try {
-    await decryptFile(key, context, file, `${file}.plain`);
-    return { file: `${file}.plain` };
+    if (Buffer.isBuffer(source)) return { source: decryptBytes(key, context, source) };
+    await decryptFile(key, context, source, `${source}.plain`);
+    return { source: `${source}.plain` };
   } catch (error) {
     return { refusal: errorMessage(error) };
   }
 }
+
+/** What goes up: the bytes as they are, or encrypted with `key` (a large object into `encryptedFile`). */
+export async function sealObject(body: ObjectBytes, key: Buffer | undefined, context: string, encryptedFile: string): Promise<ObjectBytes> {
+  if (!key) return body;
+  if (Buffer.isBuffer(body)) return encryptBytes(key, context, body);
+  await encryptFile(key, context, body.file, encryptedFile);
+  return { file: encryptedFile, bytes: (await stat(encryptedFile)).size };
+}
+
+export const sizeOf = (body: ObjectBytes): number => (Buffer.isBuffer(body) ? body.length : body.bytes);

@@ -1,18 +1,30 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
 import type { RemoteSettings } from './settings.js';
+import { SMALL_FILE_BYTES } from '../store/archive.js';
+import { type ObjectBytes, readBody, S3Http } from './s3-http.js';
+import type { AwsCredentials } from './sigv4.js';
 
 /** The few object operations the remote cache needs. */
 export interface ObjectStore {
   exists(key: string): Promise<boolean>;
-  /** Streams the object to `file`; undefined when there is no such object. */
-  download(key: string, file: string, maxBytes: number): Promise<number | undefined>;
+  /**
+   * Fetches the object: a small one (up to SMALL_FILE_BYTES) into memory, a
+   * larger one streamed to `spill`. Undefined when there is no such object.
+   */
+  download(key: string, spill: string, maxBytes: number): Promise<Downloaded | undefined>;
   /** `replace` overwrites an existing object; otherwise an existing one wins. */
-  upload(key: string, file: string, bytes: number, replace: boolean): Promise<void>;
+  upload(key: string, body: ObjectBytes, replace: boolean): Promise<void>;
   /** Where the objects live, for messages: `s3://bucket` or the endpoint and bucket. */
   readonly location: string;
+}
+
+/** A downloaded object: its size, and its bytes, or the path of the file they were streamed to. */
+export interface Downloaded {
+  bytes: number;
+  source: Buffer | string;
 }
 
 /** An object larger than the configured limit: refused, not a remote failure. */
@@ -22,18 +34,83 @@ export class ArtifactTooLargeError extends Error {}
 const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 
 /**
- * An S3 (or S3-compatible) bucket through the AWS SDK v3, loaded only here, on
- * first use: a run without a remote never pays for (or hears from) the SDK.
- * Credentials come from the SDK's default provider chain; Stride never sees them.
+ * An S3 (or S3-compatible) bucket. Single objects go through `S3Http` (signed
+ * requests on pooled connections); uploads above 16 MiB go up in parts through
+ * the AWS SDK's `lib-storage`, loaded only then. Credentials come from the SDK's
+ * default provider chain (env, profile, SSO, web identity, instance role), loaded
+ * on the first request: a run without a remote never pays for (or hears from) it.
  */
 export async function createS3Store(settings: RemoteSettings): Promise<ObjectStore> {
-  const [{ S3Client, GetObjectCommand, HeadObjectCommand, PutObjectCommand }, { Upload }, { NodeHttpHandler }] = await Promise.all([
+  let provider: (() => Promise<AwsCredentials>) | undefined;
+  const credentials = async (): Promise<AwsCredentials> => {
+    if (!provider) {
+      const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+      provider = defaultProvider();
+    }
+    return provider();
+  };
+  const s3 = new S3Http(settings, credentials);
+  const Bucket = settings.bucket;
+  return {
+    location: settings.endpoint ? `${settings.endpoint}/${Bucket}` : `s3://${Bucket}`,
+    async exists(key) {
+      const response = await s3.send('HEAD', key);
+      response.resume();
+      return response.statusCode !== 404;
+    },
+    async download(key, spill, maxBytes) {
+      const response = await s3.send('GET', key);
+      if (response.statusCode === 404) {
+        response.resume();
+        return undefined;
+      }
+      const declared = Number(response.headers['content-length'] ?? NaN);
+      if (declared > maxBytes) {
+        response.destroy();
+        throw new ArtifactTooLargeError(`${key} is ${declared} bytes, over the ${maxBytes}-byte limit (remote.maxArtifactSize)`);
+      }
+      const inMemory = declared <= SMALL_FILE_BYTES;
+      const got: Downloaded = inMemory ? { bytes: declared, source: await readBody(response, declared) } : { bytes: await streamToFile(response, spill, key, maxBytes), source: spill };
+      if (inMemory) got.bytes = (got.source as Buffer).length;
+      // A connection cut short of the declared length is a failed download, never a short object.
+      if (Number.isFinite(declared) && got.bytes !== declared) throw new Error(`GET ${key}: the download ended after ${got.bytes} of ${declared} bytes`);
+      return got;
+    },
+    async upload(key, body, replace) {
+      if (!Buffer.isBuffer(body) && body.bytes > MULTIPART_THRESHOLD) return multipartUpload(settings, key, body.file, credentials);
+      // If-None-Match: S3 refuses to overwrite an object another machine stored
+      // first (servers without conditional writes ignore it; the caller checked existence).
+      const response = await s3.send('PUT', key, body, replace ? {} : { 'If-None-Match': '*' });
+      response.resume();
+      // 412/409: someone else stored it first, as good as ours.
+    },
+  };
+}
+
+async function streamToFile(response: IncomingMessage, file: string, key: string, maxBytes: number): Promise<number> {
+  let bytes = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) done(new ArtifactTooLargeError(`${key} is over the ${maxBytes}-byte limit (remote.maxArtifactSize)`));
+      else done(null, chunk);
+    },
+  });
+  await pipeline(response, count, createWriteStream(file));
+  return bytes;
+}
+
+/** A large artifact in 8 MiB parts through the AWS SDK, loaded only for such an upload. */
+async function multipartUpload(settings: RemoteSettings, key: string, file: string, credentials: () => Promise<AwsCredentials>): Promise<void> {
+  const [{ S3Client }, { Upload }, { NodeHttpHandler }, { createReadStream }] = await Promise.all([
     import('@aws-sdk/client-s3'),
     import('@aws-sdk/lib-storage'),
     import('@smithy/node-http-handler'),
+    import('node:fs'),
   ]);
   const client = new S3Client({
     region: settings.region,
+    credentials,
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     forcePathStyle: settings.forcePathStyle,
     // No flexible checksums (aws-chunked uploads with trailers): several
@@ -41,66 +118,12 @@ export async function createS3Store(settings: RemoteSettings): Promise<ObjectSto
     // every artifact's sha256 itself.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    // The SDK's standard retry: up to 3 attempts with exponential backoff and jitter.
     maxAttempts: 3,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: settings.timeoutMs,
-      requestTimeout: settings.timeoutMs,
-      throwOnRequestTimeout: true,
-    }),
+    requestHandler: new NodeHttpHandler({ connectionTimeout: settings.timeoutMs, requestTimeout: settings.timeoutMs, throwOnRequestTimeout: true }),
   });
-  const Bucket = settings.bucket;
-  const isNotFound = (error: unknown): boolean => {
-    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-    return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
-  };
-  return {
-    location: settings.endpoint ? `${settings.endpoint}/${Bucket}` : `s3://${Bucket}`,
-    async exists(Key) {
-      try {
-        await client.send(new HeadObjectCommand({ Bucket, Key }));
-        return true;
-      } catch (error) {
-        if (isNotFound(error)) return false;
-        throw error;
-      }
-    },
-    async download(Key, file, maxBytes) {
-      let response;
-      try {
-        response = await client.send(new GetObjectCommand({ Bucket, Key }));
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
-      if ((response.ContentLength ?? 0) > maxBytes) {
-        (response.Body as Readable | undefined)?.destroy();
-        throw new ArtifactTooLargeError(`${Key} is ${response.ContentLength} bytes, over the ${maxBytes}-byte limit (remote.maxArtifactSize)`);
-      }
-      let bytes = 0;
-      const count = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          bytes += chunk.length;
-          if (bytes > maxBytes) done(new ArtifactTooLargeError(`${Key} is over the ${maxBytes}-byte limit (remote.maxArtifactSize)`));
-          else done(null, chunk);
-        },
-      });
-      await pipeline(response.Body as Readable, count, createWriteStream(file));
-      return bytes;
-    },
-    async upload(Key, file, bytes, replace) {
-      if (bytes <= MULTIPART_THRESHOLD) {
-        // If-None-Match: S3 refuses to overwrite an object another machine stored
-        // first (servers without conditional writes ignore it; the caller checked existence).
-        try {
-          await client.send(new PutObjectCommand({ Bucket, Key, Body: createReadStream(file), ContentLength: bytes, ...(replace ? {} : { IfNoneMatch: '*' }) }));
-        } catch (error) {
-          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-          if (status !== 412 && status !== 409) throw error; // someone else stored it first: as good as ours
-        }
-        return;
-      }
-      await new Upload({ client, params: { Bucket, Key, Body: createReadStream(file) }, queueSize: 2, partSize: 8 * 1024 * 1024 }).done();
-    },
-  };
+  try {
+    await new Upload({ client, params: { Bucket: settings.bucket, Key: key, Body: createReadStream(file) }, queueSize: 2, partSize: 8 * 1024 * 1024 }).done();
+  } finally {
+    client.destroy();
+  }
 }

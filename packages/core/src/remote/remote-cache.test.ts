@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startS3Server, type S3Server } from '../../../../tools/s3/server.mjs';
+import { SMALL_FILE_BYTES } from '../store/archive.js';
+import { LocalStore } from '../store/local-store.js';
+import { RemoteCache } from './remote-cache.js';
+import { createS3Store, type ObjectStore } from './s3-store.js';
+import { parseRemoteSettings, type RemoteSettings } from './settings.js';
+
+// Against a real S3-compatible server (s3rver on loopback): the requests are
+// real; the wrapper below only counts which operations the cache asked for.
+let s3: S3Server;
+beforeAll(async () => {
+  s3 = await startS3Server();
+});
+afterAll(async () => {
+  await s3?.stop();
+});
+
+const env = { AWS_ACCESS_KEY_ID: 'stride', AWS_SECRET_ACCESS_KEY: 'stride-secret' };
+
+function settingsFor(prefix: string): RemoteSettings {
+  Object.assign(process.env, env);
+  return parseRemoteSettings({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, prefix, scope: 'trusted' }, {}, 'remote') as RemoteSettings;
+}
+
+async function counted(settings: RemoteSettings): Promise<{ objects: ObjectStore; calls: string[] }> {
+  const real = await createS3Store(settings);
+  const calls: string[] = [];
+  return {
+    calls,
+    objects: {
+      location: real.location,
+      exists: (key) => (calls.push('exists'), real.exists(key)),
+      download: (key, spill, max) => (calls.push('download'), real.download(key, spill, max)),
+      upload: (key, body, replace) => (calls.push('upload'), real.upload(key, body, replace)),
+    },
+  };
+}
+
+/** A machine: its own workspace and local store, one task whose output is `content`. */
+function machine(content: string | Buffer): { root: string; store: LocalStore } {
+  const root = mkdtempSync(join(tmpdir(), 'stride-remote-'));
+  mkdirSync(join(root, 'dist'));
+  writeFileSync(join(root, 'dist/out.bin'), content);
+  return { root, store: new LocalStore(join(root, '.stride/cache'), root) };
+}
+
+describe('RemoteCache against a real S3 server', () => {
+  it.each([
+    ['a small artifact (in memory both ways)', 'built\n'],
+    ['an artifact over the in-memory limit (streamed through a temp file)', randomBytes(SMALL_FILE_BYTES + 50_000)],
+  ])('uploads and restores %s byte for byte, leaving no temp files', async (_label, content) => {
+    const settings = settingsFor(`p-${randomBytes(4).toString('hex')}`);
+    const a = machine(content);
+    const up = await counted(settings);
+    const writer = new RemoteCache(settings, up.objects, a.store, undefined, []);
+    const hash = randomBytes(8).toString('hex');
+    // A cold build: the lookup misses, the task runs, its result goes up.
+    expect(await writer.fetch(hash, 'a:build')).toBeUndefined();
+    writer.scheduleUpload(await a.store.save({ hash, taskId: 'a:build', durationMs: 7, outputs: ['dist'], terminalOutput: 'built a\n' }));
+    await writer.flush();
+    expect(writer.stats).toMatchObject({ uploads: 1, alreadyStored: 0, refused: 0, switchedOff: false });
+    // The lookup already said the key was missing: no existence check before the upload.
+    expect(up.calls).toEqual(['download', 'upload']);
+
+    const b = machine('stale');
+    const reader = new RemoteCache(settings, (await counted(settings)).objects, b.store, undefined, []);
+    const meta = await reader.fetch(hash, 'a:build');
+    expect(meta?.hash).toBe(hash);
+    expect(reader.stats).toMatchObject({ hits: 1, refused: 0 });
+    const hit = await b.store.restore(meta!, ['dist']);
+    expect(hit.terminalOutput).toBe('built a\n');
+    expect(readFileSync(join(b.root, 'dist/out.bin'))).toEqual(Buffer.from(content));
+    for (const { store } of [a, b]) expect(readdirSync(join(store.dir, '.tmp')).filter((f) => f.startsWith('remote-'))).toEqual([]);
+  });
+
+  it('checks for an existing object before uploading a hash this run never looked up', async () => {
+    const settings = settingsFor(`p-${randomBytes(4).toString('hex')}`);
+    const a = machine('x');
+    const up = await counted(settings);
+    const writer = new RemoteCache(settings, up.objects, a.store, undefined, []);
+    const meta = await a.store.save({ hash: randomBytes(8).toString('hex'), taskId: 'a:build', durationMs: 1, outputs: ['dist'], terminalOutput: '' });
+    writer.scheduleUpload(meta);
+    await writer.flush();
+    writer.scheduleUpload(meta);
+    await writer.flush();
+    expect(up.calls).toEqual(['exists', 'upload', 'exists']);
+    expect(writer.stats).toMatchObject({ uploads: 1, alreadyStored: 1 });
+  });
+
+  it('encrypts a small artifact in memory: the bucket holds no plaintext, and a reader with the key restores it', async () => {
+    const settings = settingsFor(`p-${randomBytes(4).toString('hex')}`);
+    const key = randomBytes(32);
+    const secretOutput = `secret-output-${randomBytes(8).toString('hex')}`;
+    const a = machine(secretOutput);
+    const objects = await createS3Store(settings);
+    const writer = new RemoteCache(settings, objects, a.store, undefined, [], key);
+    const hash = randomBytes(8).toString('hex');
+    writer.scheduleUpload(await a.store.save({ hash, taskId: 'a:build', durationMs: 1, outputs: ['dist'], terminalOutput: '' }));
+    await writer.flush();
+    const raw = await objects.download(`${settings.prefix}/trusted/${hash}.stride`, join(a.root, 'raw'), 1e7);
+    expect(Buffer.isBuffer(raw?.source)).toBe(true);
+    expect((raw?.source as Buffer).includes(secretOutput)).toBe(false);
+
+    const b = machine('stale');
+    const reader = new RemoteCache(settings, objects, b.store, undefined, [], key);
+    await b.store.restore((await reader.fetch(hash, 'a:build'))!, ['dist']);
+    expect(readFileSync(join(b.root, 'dist/out.bin'), 'utf8')).toBe(secretOutput);
+    const keyless = new RemoteCache(settings, objects, machine('').store, undefined, []);
+    expect(await keyless.fetch(hash, 'a:build')).toBeUndefined();
+    expect(keyless.stats.refusedObjects[0]?.reason).toMatch(/encrypted/);
+  });
+});
