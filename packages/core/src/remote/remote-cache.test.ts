@@ -7,7 +7,7 @@ import { startS3Server, type S3Server } from '../../../../tools/s3/server.mjs';
 import { SMALL_FILE_BYTES } from '../store/archive.js';
 import { LocalStore } from '../store/local-store.js';
 import { RemoteCache } from './remote-cache.js';
-import { createS3Store, type ObjectStore } from './s3-store.js';
+import { ArtifactTooLargeError, createS3Store, type ObjectStore } from './s3-store.js';
 import { parseRemoteSettings, type RemoteSettings } from './settings.js';
 
 // Against a real S3-compatible server (s3rver on loopback): the requests are
@@ -113,5 +113,20 @@ describe('RemoteCache against a real S3 server', () => {
     const keyless = new RemoteCache(settings, objects, machine('').store, undefined, []);
     expect(await keyless.fetch(hash, 'a:build')).toBeUndefined();
     expect(keyless.stats.refusedObjects[0]?.reason).toMatch(/encrypted/);
+  });
+
+  it('sends objects over 16 MiB in parts (through the SDK) and streams them back to disk; refuses one over the size limit', async () => {
+    const settings = settingsFor(`p-${randomBytes(4).toString('hex')}`);
+    const objects = await createS3Store(settings);
+    const dir = mkdtempSync(join(tmpdir(), 'stride-multipart-'));
+    const big = randomBytes(17 * 1024 * 1024 + 123);
+    writeFileSync(join(dir, 'big'), big);
+    await objects.upload('big/object', { file: join(dir, 'big'), bytes: big.length }, false);
+    const got = await objects.download('big/object', join(dir, 'back'), 64 * 1024 * 1024);
+    expect(got).toEqual({ bytes: big.length, source: join(dir, 'back') });
+    expect(readFileSync(join(dir, 'back')).equals(big)).toBe(true);
+    await expect(objects.download('big/object', join(dir, 'refused'), 1024 * 1024)).rejects.toThrow(ArtifactTooLargeError);
+    expect(await objects.exists('big/object')).toBe(true);
+    expect(await objects.exists('big/none')).toBe(false);
   });
 });
