@@ -109,7 +109,7 @@ export class S3Http {
     const timeoutMs = this.settings.timeoutMs;
     return new Promise<IncomingMessage>((resolve, reject) => {
       const request = (this.url.protocol === 'https:' ? https : http).request(
-        { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port || undefined, path, method, headers, agent: this.agent },
+        { protocol: this.url.protocol, hostname: this.url.hostname.replace(/^\[(.*)\]$/, '$1'), port: this.url.port || undefined, path, method, headers, agent: this.agent },
         resolve,
       );
       // An idle socket for timeoutMs, while connecting, waiting or streaming, ends the request.
