@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFaultProxy } from '../../../../tools/s3/fault-proxy.mjs';
 import { startS3Server, type S3Server } from '../../../../tools/s3/server.mjs';
 import { SMALL_FILE_BYTES } from '../store/archive.js';
 import { LocalStore } from '../store/local-store.js';
@@ -128,5 +129,28 @@ describe('RemoteCache against a real S3 server', () => {
     await expect(objects.download('big/object', join(dir, 'refused'), 1024 * 1024)).rejects.toThrow(ArtifactTooLargeError);
     expect(await objects.exists('big/object')).toBe(true);
     expect(await objects.exists('big/none')).toBe(false);
+  });
+
+  it('through a fault proxy: a refused conditional write is "already stored", other answers are errors naming the S3 code', async () => {
+    const proxy = await startFaultProxy({ targetPort: s3.port });
+    try {
+      const settings = { ...settingsFor('p-proxy'), endpoint: proxy.endpoint };
+      const storeAnswering = async (code: number, s3Code: string): Promise<ObjectStore> => {
+        proxy.setMode({ kind: 'status', code, s3Code });
+        return createS3Store(settings); // a fresh connection pool per mode
+      };
+      expect(await (await storeAnswering(412, 'PreconditionFailed')).upload('k', Buffer.from('x'), false)).toBe(false);
+      const moved = await storeAnswering(301, 'PermanentRedirect');
+      await expect(moved.download('k', '/nonexistent/spill', 1024)).rejects.toThrow(/GET k: 301 PermanentRedirect/);
+      await expect(moved.exists('k')).rejects.toThrow(/HEAD k: 301/);
+      const denied = await storeAnswering(403, 'AccessDenied');
+      await expect(denied.upload('k', Buffer.from('x'), false)).rejects.toThrow(/PUT k: 403 AccessDenied \(Injected by the Stride fault proxy\)/);
+      proxy.setMode({ kind: 'pass' });
+      const through = await createS3Store(settings);
+      expect(await through.upload('k', Buffer.from('x'), false)).toBe(true);
+      expect((await through.download('k', '/nonexistent/spill', 1024))?.source).toEqual(Buffer.from('x'));
+    } finally {
+      await proxy.stop();
+    }
   });
 });

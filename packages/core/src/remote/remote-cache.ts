@@ -221,8 +221,12 @@ export class RemoteCache implements RemoteTier {
       }
       const sent = await sealObject(body, this.encryptionKey, `stride-artifact:${meta.hash}`, `${file}.enc`);
       const sentBytes = sizeOf(sent);
-      await this.objects.upload(key, sent, replace);
+      const stored = await this.objects.upload(key, sent, replace);
       this.succeeded();
+      if (!stored) {
+        this.stats.alreadyStored++;
+        return;
+      }
       this.stats.uploads++;
       this.stats.uploadBytes += sentBytes;
       this.stats.uploadMs += Date.now() - started;

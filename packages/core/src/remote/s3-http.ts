@@ -70,16 +70,17 @@ export class S3Http {
 
   /**
    * Sends one request, retrying transient failures (network errors, timeouts,
-   * 5xx, 429, SlowDown, a skewed clock). Returns a success, a 404, or a 409/412
-   * (a conditional write that lost); any other answer is thrown as an
-   * S3RequestError. The caller consumes or destroys the response body.
+   * 5xx, 429, SlowDown, a skewed clock). Returns a success (2xx), a 404, or a
+   * 409/412 (a conditional write that lost); any other answer, a redirect to
+   * another region included, is thrown as an S3RequestError. The caller checks
+   * which of those it expects, and consumes or destroys the response body.
    */
   async send(method: 'GET' | 'HEAD' | 'PUT', key: string, body?: ObjectBytes, extraHeaders: Record<string, string> = {}): Promise<IncomingMessage> {
     for (let attempt = 1; ; attempt++) {
       try {
         const response = await this.once(method, key, body, extraHeaders);
         const status = response.statusCode ?? 0;
-        if (status < 400 || status === 404 || status === 409 || status === 412) return response;
+        if ((status >= 200 && status < 300) || status === 404 || status === 409 || status === 412) return response;
         const error = await this.errorFrom(method, key, response);
         if (error.code === 'RequestTimeTooSkewed' || error.code === 'RequestExpired') this.correctClock(response);
         throw error;

@@ -15,8 +15,11 @@ export interface ObjectStore {
    * larger one streamed to `spill`. Undefined when there is no such object.
    */
   download(key: string, spill: string, maxBytes: number): Promise<Downloaded | undefined>;
-  /** `replace` overwrites an existing object; otherwise an existing one wins. */
-  upload(key: string, body: ObjectBytes, replace: boolean): Promise<void>;
+  /**
+   * `replace` overwrites an existing object; otherwise an existing one wins.
+   * False when the bucket kept an object another writer stored first.
+   */
+  upload(key: string, body: ObjectBytes, replace: boolean): Promise<boolean>;
   /** Where the objects live, for messages: `s3://bucket` or the endpoint and bucket. */
   readonly location: string;
 }
@@ -56,7 +59,9 @@ export async function createS3Store(settings: RemoteSettings): Promise<ObjectSto
     async exists(key) {
       const response = await s3.send('HEAD', key);
       response.resume();
-      return response.statusCode !== 404;
+      if (response.statusCode === 404) return false;
+      expectSuccess('HEAD', key, response);
+      return true;
     },
     async download(key, spill, maxBytes) {
       const response = await s3.send('GET', key);
@@ -64,6 +69,7 @@ export async function createS3Store(settings: RemoteSettings): Promise<ObjectSto
         response.resume();
         return undefined;
       }
+      expectSuccess('GET', key, response);
       const declared = Number(response.headers['content-length'] ?? NaN);
       if (declared > maxBytes) {
         response.destroy();
@@ -77,14 +83,29 @@ export async function createS3Store(settings: RemoteSettings): Promise<ObjectSto
       return got;
     },
     async upload(key, body, replace) {
-      if (!Buffer.isBuffer(body) && body.bytes > MULTIPART_THRESHOLD) return multipartUpload(settings, key, body.file, credentials);
+      if (!Buffer.isBuffer(body) && body.bytes > MULTIPART_THRESHOLD) {
+        await multipartUpload(settings, key, body.file, credentials);
+        return true;
+      }
       // If-None-Match: S3 refuses to overwrite an object another machine stored
-      // first (servers without conditional writes ignore it; the caller checked existence).
+      // first (servers without conditional writes ignore it and overwrite, which
+      // is as safe: each PUT replaces the object whole).
       const response = await s3.send('PUT', key, body, replace ? {} : { 'If-None-Match': '*' });
       response.resume();
-      // 412/409: someone else stored it first, as good as ours.
+      // 412 (409 while another conditional write is in flight): theirs is as good as ours.
+      if (!replace && (response.statusCode === 412 || response.statusCode === 409)) return false;
+      expectSuccess('PUT', key, response);
+      return true;
     },
   };
+}
+
+function expectSuccess(method: string, key: string, response: IncomingMessage): void {
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
+    response.destroy();
+    throw new Error(`${method} ${key}: unexpected ${status} answer`);
+  }
 }
 
 async function streamToFile(response: IncomingMessage, file: string, key: string, maxBytes: number): Promise<number> {
