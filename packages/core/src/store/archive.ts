@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, posix } from 'node:path';
 import * as tar from 'tar';
@@ -8,9 +8,21 @@ import { StrideError } from '../util/errors.js';
 /** Entry types an artifact may hold. Hard links, devices and FIFOs are refused. */
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink']);
 
+/**
+ * A link cache that remembers nothing, so tar never writes a hard-link entry:
+ * restores refuse those (a hard link can reach outside the outputs), and tar's
+ * asynchronous packer can throw an uncaught "write after end" when it meets one.
+ * Hard-linked outputs are archived as plain files instead.
+ */
+class NoHardLinks extends Map<`${number}:${number}`, string> {
+  override set(): this {
+    return this;
+  }
+}
+
 /** Writes the given workspace-relative paths into an uncompressed tar at `file`. */
 export async function packArchive(root: string, paths: readonly string[], file: string): Promise<void> {
-  await tar.c({ cwd: root, file, follow: false, noDirRecurse: false }, [...paths]);
+  await tar.c({ cwd: root, file, follow: false, noDirRecurse: false, linkCache: new NoHardLinks() }, [...paths]);
 }
 
 /**
@@ -23,8 +35,9 @@ export const SMALL_FILE_BYTES = 1024 * 1024;
 
 const isSmall = (file: string): boolean => (statSync(file, { throwIfNoEntry: false })?.size ?? Infinity) <= SMALL_FILE_BYTES;
 
-export async function sha256File(file: string): Promise<string> {
+export async function sha256File(file: string | Buffer): Promise<string> {
   const hash = createHash('sha256');
+  if (Buffer.isBuffer(file)) return hash.update(file).digest('hex');
   if (isSmall(file)) return hash.update(await readFile(file)).digest('hex');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
@@ -36,7 +49,7 @@ export async function sha256File(file: string): Promise<string> {
  * declared outputs), and never reach outside the workspace, whether by `..`,
  * an absolute path, a link target, or a path through a link the archive made.
  */
-export async function assertArchiveSafe(file: string, allowedBases: readonly string[]): Promise<void> {
+export async function assertArchiveSafe(archive: string | Buffer, allowedBases: readonly string[]): Promise<void> {
   const links = new Set<string>();
   const problems: string[] = [];
   const onReadEntry = (entry: tar.ReadEntry): void => {
@@ -44,8 +57,12 @@ export async function assertArchiveSafe(file: string, allowedBases: readonly str
     if (problem) problems.push(problem);
     if (entry.type === 'SymbolicLink') links.add(normalizeEntryPath(entry.path));
   };
-  if (isSmall(file)) tar.t({ file, sync: true, onReadEntry });
-  else await tar.t({ file, onReadEntry });
+  if (Buffer.isBuffer(archive)) {
+    // Synchronous on bytes in memory: each entry is seen as it is parsed, and skipped.
+    const parser = new tar.Parser({ onReadEntry: (entry) => (onReadEntry(entry), entry.resume()) });
+    parser.end(archive);
+  } else if (isSmall(archive)) tar.t({ file: archive, sync: true, onReadEntry });
+  else await tar.t({ file: archive, onReadEntry });
   if (problems.length > 0) {
     throw new StrideError(`refused an unsafe artifact: ${problems.slice(0, 3).join('; ')}`, {
       fix: 'the artifact was not restored; the task runs instead. If this repeats, delete the entry from the cache.',
@@ -84,9 +101,19 @@ function normalizeEntryPath(path: string): string {
   return posix.normalize(path.replace(/\\/g, '/')).replace(/\/+$/, '').replace(/^\.\//, '').replace(/^\.$/, '');
 }
 
-/** Unpacks a checked archive into the workspace with the modes it recorded. */
-export async function extractArchive(file: string, root: string): Promise<void> {
-  const options = { file, cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0 };
-  if (isSmall(file)) tar.x({ ...options, sync: true });
-  else await tar.x(options);
+/**
+ * Unpacks a checked archive into the workspace with the modes it recorded.
+ * Given the bytes that were checked, it unpacks exactly those (the file cannot
+ * change in between).
+ */
+export async function extractArchive(archive: string | Buffer, root: string): Promise<void> {
+  const options = { cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0 };
+  if (Buffer.isBuffer(archive)) new tar.UnpackSync(options).end(archive);
+  else if (isSmall(archive)) tar.x({ ...options, file: archive, sync: true });
+  else await tar.x({ ...options, file: archive });
+}
+
+/** A small archive's bytes, read once for checking and unpacking; undefined for one that must stream. */
+export function readIfSmall(file: string): Buffer | undefined {
+  return isSmall(file) ? readFileSync(file) : undefined;
 }

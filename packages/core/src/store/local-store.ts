@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrideError } from '../util/errors.js';
-import { assertArchiveSafe, extractArchive, packArchive, sha256File } from './archive.js';
+import { assertArchiveSafe, extractArchive, packArchive, readIfSmall, sha256File } from './archive.js';
 import { clearOutputs, existingOutputPaths, outputBase } from './output-paths.js';
 import type { OutputsOnDisk } from './outputs-on-disk.js';
 
@@ -140,7 +140,8 @@ export class LocalStore {
       await touch();
       return { meta, terminalOutput };
     }
-    const archive = join(dir, ARCHIVE);
+    // A small archive is read once: the bytes checked are the bytes unpacked.
+    const archive = meta.archiveSha256 ? (readIfSmall(join(dir, ARCHIVE)) ?? join(dir, ARCHIVE)) : join(dir, ARCHIVE);
     if (meta.archiveSha256) {
       const actual = await sha256File(archive);
       if (actual !== meta.archiveSha256) {
