@@ -343,12 +343,22 @@ export class RemoteCache implements RemoteTier {
     }
   }
 
-  /** A fresh path in the store's temp folder (created once per run); nothing is written there yet. */
+  /**
+   * A fresh path in the store's temp folder (created once per run); nothing is
+   * written there yet. The name ends in `-<pid>-<8 hex digits>`, the pattern by
+   * which `removeAbandonedTemps` clears what a killed run left behind.
+   */
   private async tempFile(hash: string): Promise<string> {
     const dir = join(this.store.dir, '.tmp');
-    this.tempDirReady ??= mkdir(dir, { recursive: true }).then(() => undefined);
+    this.tempDirReady ??= mkdir(dir, { recursive: true }).then(
+      () => undefined,
+      (error: unknown) => {
+        this.tempDirReady = undefined; // tried again on the next download
+        throw error;
+      },
+    );
     await this.tempDirReady;
-    return join(dir, `remote-${hash}-${process.pid}-${this.runId}-${++this.tempCount}`);
+    return join(dir, `remote-${hash}-${++this.tempCount}-${process.pid}-${this.runId}`);
   }
 }
 

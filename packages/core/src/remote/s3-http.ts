@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import type { RemoteSettings } from './settings.js';
 import { type AwsCredentials, encodeKeyPath, sha256Hex, signS3Request, UNSIGNED_PAYLOAD } from './sigv4.js';
 
@@ -26,13 +27,16 @@ const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 2_000;
 /** Refresh temporary credentials this long before they expire. */
 const CREDENTIAL_MARGIN_MS = 5 * 60_000;
+/** S3 refuses requests signed more than 15 minutes off its clock; beyond this, a 403 is taken for that. */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /** Where a bucket's objects are addressed: virtual-hosted (`bucket.host`) or path-style (`host/bucket`). */
 export function bucketAddress(settings: Pick<RemoteSettings, 'bucket' | 'region' | 'endpoint' | 'forcePathStyle'>): { url: URL; pathPrefix: string } {
-  const base = new URL(settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`);
+  const base = new URL(settings.endpoint ?? `https://s3.${settings.region}.${settings.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`);
   const basePath = base.pathname.replace(/\/+$/, '');
-  // Dotted names break TLS wildcard certificates, so the SDK addresses them path-style too.
-  const virtualHost = !settings.forcePathStyle && /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(settings.bucket);
+  const hostIsAddress = isIP(base.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0 || base.hostname === 'localhost';
+  // Dotted names break TLS wildcard certificates, so the SDK addresses them path-style too, as it does an IP endpoint.
+  const virtualHost = !settings.forcePathStyle && !hostIsAddress && /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(settings.bucket);
   if (virtualHost) {
     const url = new URL(base.toString());
     url.hostname = `${settings.bucket}.${base.hostname}`;
@@ -70,9 +74,9 @@ export class S3Http {
 
   /**
    * Sends one request, retrying transient failures (network errors, timeouts,
-   * 5xx, 429, SlowDown, a skewed clock). Returns a success (2xx), a 404, or a
-   * 409/412 (a conditional write that lost); any other answer, a redirect to
-   * another region included, is thrown as an S3RequestError. The caller checks
+   * 5xx, 429, SlowDown, a skewed clock). Returns a success (2xx), a 404 to a
+   * read, or a 409/412 to a conditional write (it lost); any other answer, a
+   * redirect to another region included, is thrown as an S3RequestError. The caller checks
    * which of those it expects, and consumes or destroys the response body.
    */
   async send(method: 'GET' | 'HEAD' | 'PUT', key: string, body?: ObjectBytes, extraHeaders: Record<string, string> = {}): Promise<IncomingMessage> {
@@ -80,10 +84,9 @@ export class S3Http {
       try {
         const response = await this.once(method, key, body, extraHeaders);
         const status = response.statusCode ?? 0;
-        if ((status >= 200 && status < 300) || status === 404 || status === 409 || status === 412) return response;
-        const error = await this.errorFrom(method, key, response);
-        if (error.code === 'RequestTimeTooSkewed' || error.code === 'RequestExpired') this.correctClock(response);
-        throw error;
+        const conditional = method === 'PUT' && Object.keys(extraHeaders).some((name) => name.toLowerCase() === 'if-none-match');
+        if ((status >= 200 && status < 300) || (method !== 'PUT' && status === 404) || (conditional && (status === 409 || status === 412))) return response;
+        throw await this.errorFrom(method, key, response);
       } catch (error) {
         const retryable = !(error instanceof S3RequestError) || error.retryable;
         if (!retryable || attempt >= MAX_ATTEMPTS) throw error;
@@ -110,7 +113,8 @@ export class S3Http {
     const timeoutMs = this.settings.timeoutMs;
     return new Promise<IncomingMessage>((resolve, reject) => {
       const request = (this.url.protocol === 'https:' ? https : http).request(
-        { protocol: this.url.protocol, hostname: this.url.hostname.replace(/^\[(.*)\]$/, '$1'), port: this.url.port || undefined, path, method, headers, agent: this.agent },
+        // `timeout` here covers connecting too (setTimeout alone starts once connected).
+        { protocol: this.url.protocol, hostname: this.url.hostname.replace(/^\[(.*)\]$/, '$1'), port: this.url.port || undefined, path, method, headers, agent: this.agent, timeout: timeoutMs },
         resolve,
       );
       // An idle socket for timeoutMs, while connecting, waiting or streaming, ends the request.
@@ -121,6 +125,8 @@ export class S3Http {
       else {
         const source = createReadStream(body.file);
         source.on('error', (error) => request.destroy(new S3RequestError(`${what}: reading ${body.file}: ${error.message}`, undefined, 'ReadError', false)));
+        // A failed attempt must not leave the file open: each retry opens its own.
+        request.on('close', () => source.destroy());
         source.pipe(request);
       }
     });
@@ -131,13 +137,17 @@ export class S3Http {
     const text = method === 'HEAD' ? '' : (await readBody(response, 64 * 1024)).toString('utf8');
     const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? (status === 503 ? 'SlowDown' : undefined);
     const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
-    const retryable = status >= 500 || status === 429 || code === 'SlowDown' || code === 'RequestTimeTooSkewed' || code === 'RequestExpired' || code === 'RequestTimeout';
+    // A HEAD answer has no body to name the problem: a 403 with the server's clock far from ours is the skew.
+    const skewed = code === 'RequestTimeTooSkewed' || code === 'RequestExpired' || (status === 403 && Math.abs(this.serverClockOffset(response) ?? 0) > MAX_CLOCK_SKEW_MS);
+    if (skewed) this.clockOffsetMs = this.serverClockOffset(response) ?? this.clockOffsetMs;
+    const retryable = status >= 500 || status === 429 || code === 'SlowDown' || skewed || code === 'RequestTimeout';
     return new S3RequestError(`${method} ${key}: ${status}${code ? ` ${code}` : ''}${message ? ` (${message})` : ''}`, status, code, retryable);
   }
 
-  private correctClock(response: IncomingMessage): void {
+  /** How far the server's clock (its Date header) is from ours, if it says. */
+  private serverClockOffset(response: IncomingMessage): number | undefined {
     const serverTime = Date.parse(String(response.headers.date ?? ''));
-    if (Number.isFinite(serverTime)) this.clockOffsetMs = serverTime - Date.now();
+    return Number.isFinite(serverTime) ? serverTime - Date.now() : undefined;
   }
 
   private async currentCredentials(): Promise<AwsCredentials> {

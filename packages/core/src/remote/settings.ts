@@ -68,7 +68,11 @@ export function parseRemoteSettings(raw: unknown, env: NodeJS.ProcessEnv, where:
   for (const [key, name] of Object.entries(ENV)) {
     if (env[name] !== undefined && env[name] !== '') options[key] = env[name];
   }
-  const setting = (key: string): string => (ENV[key] && env[ENV[key] as string] ? `${ENV[key]} (environment)` : `${where}.${key}`);
+  // As the AWS SDK does: with no endpoint of Stride's own, AWS's service-specific then global endpoint variable.
+  const awsEndpointVariable = options.endpoint === undefined ? ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'].find((name) => env[name]) : undefined;
+  if (awsEndpointVariable) options.endpoint = env[awsEndpointVariable];
+  const setting = (key: string): string =>
+    key === 'endpoint' && awsEndpointVariable ? `${awsEndpointVariable} (environment)` : ENV[key] && env[ENV[key] as string] ? `${ENV[key]} (environment)` : `${where}.${key}`;
   const fail = (key: string, message: string, fix: string): never => {
     throw new StrideError(message, { setting: setting(key), value: options[key], fix });
   };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucketAddress } from './s3-http.js';
+import { parseRemoteSettings } from './settings.js';
 import { encodeKeyPath, sha256Hex, signS3Request } from './sigv4.js';
 
 describe('signS3Request', () => {
@@ -55,7 +56,26 @@ describe('bucketAddress', () => {
     expect(dotted.url.host).toBe('s3.eu-west-1.amazonaws.com');
     expect(dotted.pathPrefix).toBe('/my.cache');
   });
+  it('addresses an IP or localhost endpoint path-style even when not asked, and China regions on amazonaws.com.cn', () => {
+    expect(bucketAddress({ ...base, endpoint: 'http://127.0.0.1:9000' }).pathPrefix).toBe('/team-cache');
+    expect(bucketAddress({ ...base, endpoint: 'http://[::1]:9000' }).pathPrefix).toBe('/team-cache');
+    expect(bucketAddress({ ...base, endpoint: 'http://localhost:9000' }).url.host).toBe('localhost:9000');
+    expect(bucketAddress({ ...base, region: 'cn-north-1' }).url.host).toBe('team-cache.s3.cn-north-1.amazonaws.com.cn');
+  });
   it('keeps an endpoint’s own path', () => {
     expect(bucketAddress({ ...base, endpoint: 'https://gw.example/s3/', forcePathStyle: true }).pathPrefix).toBe('/s3/team-cache');
+  });
+});
+
+describe('the endpoint from AWS’s own variables', () => {
+  const parse = (raw: object, env: NodeJS.ProcessEnv) => parseRemoteSettings({ bucket: 'team-cache', ...raw }, env, 'remote');
+  it('takes AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, when Stride names none (as the SDK does), path-style', () => {
+    expect(parse({}, { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' })).toMatchObject({ endpoint: 'http://127.0.0.1:9000', forcePathStyle: true });
+    expect(parse({}, { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' })?.endpoint).toBe('http://127.0.0.1:4566');
+    expect(parse({ endpoint: 'https://r2.example' }, { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' })?.endpoint).toBe('https://r2.example');
+    expect(parse({}, {})?.endpoint).toBeUndefined();
+  });
+  it('holds it to the same checks, naming the variable', () => {
+    expect(() => parse({}, { AWS_ENDPOINT_URL_S3: 'http://localstack:4566' })).toThrow(/refusing plain HTTP to localstack[\s\S]*setting: AWS_ENDPOINT_URL_S3 \(environment\)/);
   });
 });

@@ -1,0 +1,49 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createS3Store } from './s3-store.js';
+import { parseRemoteSettings, type RemoteSettings } from './settings.js';
+
+// A plain HTTP server on loopback stands in for S3 where s3rver cannot show the
+// behaviour (a skewed clock); every byte still crosses a real socket.
+let close: (() => void) | undefined;
+afterEach(() => close?.());
+
+async function serve(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<RemoteSettings> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  close = () => server.close();
+  process.env.AWS_ACCESS_KEY_ID = 'stride';
+  process.env.AWS_SECRET_ACCESS_KEY = 'stride-secret';
+  const { port } = server.address() as AddressInfo;
+  return parseRemoteSettings({ bucket: 'team-cache', endpoint: `http://127.0.0.1:${port}`, timeoutMs: 2000 }, {}, 'remote') as RemoteSettings;
+}
+
+describe('S3Http', () => {
+  it('corrects its clock from the Date of a bodiless 403 to a HEAD, and signs the retry in server time', async () => {
+    const serverAhead = 60 * 60_000;
+    const signedAt: number[] = [];
+    const settings = await serve((request, response) => {
+      const amzDate = String(request.headers['x-amz-date']).replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z');
+      signedAt.push(Date.parse(amzDate));
+      const skewed = Math.abs(Date.parse(amzDate) - (Date.now() + serverAhead)) > 15 * 60_000;
+      response.writeHead(skewed ? 403 : 200, { Date: new Date(Date.now() + serverAhead).toUTCString() });
+      response.end();
+    });
+    const objects = await createS3Store(settings);
+    expect(await objects.exists('stride/trusted/abc.stride')).toBe(true);
+    expect(signedAt).toHaveLength(2);
+    expect((signedAt[1] as number) - (signedAt[0] as number)).toBeGreaterThan(serverAhead - 60_000);
+  });
+
+  it('reports a 404 to a PUT (no such bucket) as an error with S3’s code, not as "not there"', async () => {
+    const settings = await serve((request, response) => {
+      request.resume();
+      response.writeHead(404, { 'Content-Type': 'application/xml' });
+      response.end('<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>');
+    });
+    const objects = await createS3Store(settings);
+    await expect(objects.upload('k', Buffer.from('x'), false)).rejects.toThrow(/PUT k: 404 NoSuchBucket \(The specified bucket does not exist\)/);
+    expect(await objects.download('k', '/nonexistent/spill', 1024)).toBeUndefined();
+  });
+});
