@@ -441,7 +441,7 @@ function report(r) {
     ['nxRestore', "Nx's cache lookups and restores"],
     ['batchStart', 'Batch: fork, load executor + Stride, receive graphs'],
     ['strideSetup', 'Stride setup: settings + list files + load file-hash cache'],
-    ['strideSetupOther', 'Stride setup: hasher, remote (none here), runner, scratch folder'],
+    ['strideSetupOther', 'Stride setup: hasher, remote (none here), runner; since early restores, the up-front hashing of every task that can hash at once'],
     ['strideTasks', `Stride tasks: hash + lookup + restore, ${r.config.projects} tasks`],
     ['strideFinish', 'Stride: remote flush (none here) + save file-hash cache'],
     ['batchEnd', 'Batch: run record, summary, process exit'],

@@ -65,7 +65,7 @@ export function breakdown({ t0, t1, pid, dumps, record, dependencies }) {
     const setupMs = (setup.settingsMs ?? 0) + (setup.listFilesMs ?? 0) + (setup.loadFileHashesMs ?? 0);
     s.batchStart = start - runBatch.start; // fork, load the executor and Stride, receive the graphs
     s.strideSetup = setupMs; // settings, file listing, file-hash cache load
-    s.strideSetupOther = firstStart - setupMs; // hasher, remote, runner and scratch folder set-up
+    s.strideSetupOther = firstStart - setupMs; // hasher, remote, runner set-up, and the up-front hashing that early restores start before the first task
     s.strideTasks = lastEnd - firstStart; // hash + lookup + restore of every task, layer by layer
     s.strideFinish = endAt - start - lastEnd; // remote flush, saving the file-hash cache
     s.batchEnd = end(runBatch) - endAt; // run record, summary line, batch process exit
