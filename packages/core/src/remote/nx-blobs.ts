@@ -68,6 +68,7 @@ export class RemoteNxBlobs {
         this.succeeded();
         if (downloaded === undefined) continue;
         const opened = await openObject(downloaded.source, this.encryptionKey, `nx-blob:${hash}`);
+        // `stride serve` checks and copies blobs from a file: a small one that came in memory is written there.
         if (!('refusal' in opened) && Buffer.isBuffer(opened.source)) await writeFile(temp, opened.source);
         const why = 'refusal' in opened ? opened.refusal : await this.extract(Buffer.isBuffer(opened.source) ? temp : opened.source, hash, location, dest);
         if (why === undefined) return true;

@@ -8,7 +8,7 @@ import { errorMessage } from '../util/errors.js';
 import { createLimit } from '../util/limit.js';
 import { mergeTimings, parseTimings, type TimingsFile } from '../schedule/timings.js';
 import { importArtifact, readArtifact, writeArtifact } from './artifact.js';
-import type { ObjectBytes } from './s3-http.js';
+import { type ObjectBytes, sizeOf } from './s3-http.js';
 import { ArtifactTooLargeError, type Downloaded, type ObjectStore } from './s3-store.js';
 import { TRUSTED_SCOPE, type RemoteSettings } from './settings.js';
 import { keyId, verifyArtifact } from './signing.js';
@@ -398,5 +398,3 @@ export async function sealObject(body: ObjectBytes, key: Buffer | undefined, con
   await encryptFile(key, context, body.file, encryptedFile);
   return { file: encryptedFile, bytes: (await stat(encryptedFile)).size };
 }
-
-export const sizeOf = (body: ObjectBytes): number => (Buffer.isBuffer(body) ? body.length : body.bytes);

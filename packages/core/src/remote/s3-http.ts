@@ -8,6 +8,8 @@ import { type AwsCredentials, encodeKeyPath, sha256Hex, signS3Request, UNSIGNED_
 /** An object's bytes: in memory (small objects), or a file streamed from disk (sent unhashed: Stride checks its own sha256). */
 export type ObjectBytes = Buffer | { file: string; bytes: number };
 
+export const sizeOf = (body: ObjectBytes): number => (Buffer.isBuffer(body) ? body.length : body.bytes);
+
 /** An S3 error answer or a failed connection, with the operation and key it concerns. */
 export class S3RequestError extends Error {
   constructor(
@@ -34,7 +36,7 @@ const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 export function bucketAddress(settings: Pick<RemoteSettings, 'bucket' | 'region' | 'endpoint' | 'forcePathStyle'>): { url: URL; pathPrefix: string } {
   const base = new URL(settings.endpoint ?? `https://s3.${settings.region}.${settings.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`);
   const basePath = base.pathname.replace(/\/+$/, '');
-  const hostIsAddress = isIP(base.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0 || base.hostname === 'localhost';
+  const hostIsAddress = isIP(unbracket(base.hostname)) !== 0 || base.hostname === 'localhost';
   // Dotted names break TLS wildcard certificates, so the SDK addresses them path-style too, as it does an IP endpoint.
   const virtualHost = !settings.forcePathStyle && !hostIsAddress && /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(settings.bucket);
   if (virtualHost) {
@@ -57,7 +59,10 @@ export function bucketAddress(settings: Pick<RemoteSettings, 'bucket' | 'region'
  */
 export class S3Http {
   private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
   private readonly url: URL;
+  /** The host to connect to: an IPv6 literal without its brackets. */
+  private readonly hostname: string;
   private readonly pathPrefix: string;
   private credentials: AwsCredentials | undefined;
   private credentialsLoading: Promise<AwsCredentials> | undefined;
@@ -68,23 +73,23 @@ export class S3Http {
     private readonly credentialProvider: () => Promise<AwsCredentials>,
   ) {
     ({ url: this.url, pathPrefix: this.pathPrefix } = bucketAddress(settings));
-    const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 50 });
+    this.hostname = unbracket(this.url.hostname);
+    this.transport = this.url.protocol === 'https:' ? https : http;
+    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 50 });
   }
 
   /**
    * Sends one request, retrying transient failures (network errors, timeouts,
    * 5xx, 429, SlowDown, a skewed clock). Returns a success (2xx), a 404 to a
-   * read, or a 409/412 to a conditional write (it lost); any other answer, a
-   * redirect to another region included, is thrown as an S3RequestError. The caller checks
-   * which of those it expects, and consumes or destroys the response body.
+   * read, or a 409/412 to a conditional write (`If-None-Match: *`: it lost);
+   * any other answer, a redirect to another region included, is thrown as an
+   * S3RequestError. The caller consumes or destroys the response body.
    */
-  async send(method: 'GET' | 'HEAD' | 'PUT', key: string, body?: ObjectBytes, extraHeaders: Record<string, string> = {}): Promise<IncomingMessage> {
+  async send(method: 'GET' | 'HEAD' | 'PUT', key: string, body?: ObjectBytes, conditional = false): Promise<IncomingMessage> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await this.once(method, key, body, extraHeaders);
+        const response = await this.once(method, key, body, conditional);
         const status = response.statusCode ?? 0;
-        const conditional = method === 'PUT' && Object.keys(extraHeaders).some((name) => name.toLowerCase() === 'if-none-match');
         if ((status >= 200 && status < 300) || (method !== 'PUT' && status === 404) || (conditional && (status === 409 || status === 412))) return response;
         throw await this.errorFrom(method, key, response);
       } catch (error) {
@@ -95,15 +100,14 @@ export class S3Http {
     }
   }
 
-  private async once(method: string, key: string, body: ObjectBytes | undefined, extraHeaders: Record<string, string>): Promise<IncomingMessage> {
+  private async once(method: string, key: string, body: ObjectBytes | undefined, conditional: boolean): Promise<IncomingMessage> {
     const credentials = await this.currentCredentials();
     const path = `${this.pathPrefix}/${encodeKeyPath(key)}`;
-    const bytes = body === undefined ? undefined : Buffer.isBuffer(body) ? body.length : body.bytes;
     const payloadHash = body === undefined ? sha256Hex('') : Buffer.isBuffer(body) ? sha256Hex(body) : UNSIGNED_PAYLOAD;
     const headers = signS3Request({
       method,
       path,
-      headers: { host: this.url.host, ...(bytes !== undefined ? { 'content-length': String(bytes) } : {}), ...lowerCase(extraHeaders) },
+      headers: { host: this.url.host, ...(body !== undefined ? { 'content-length': String(sizeOf(body)) } : {}), ...(conditional ? { 'if-none-match': '*' } : {}) },
       payloadHash,
       region: this.settings.region,
       credentials,
@@ -112,9 +116,9 @@ export class S3Http {
     const what = `${method} ${key}`;
     const timeoutMs = this.settings.timeoutMs;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const request = (this.url.protocol === 'https:' ? https : http).request(
+      const request = this.transport.request(
         // `timeout` here covers connecting too (setTimeout alone starts once connected).
-        { protocol: this.url.protocol, hostname: this.url.hostname.replace(/^\[(.*)\]$/, '$1'), port: this.url.port || undefined, path, method, headers, agent: this.agent, timeout: timeoutMs },
+        { protocol: this.url.protocol, hostname: this.hostname, port: this.url.port || undefined, path, method, headers, agent: this.agent, timeout: timeoutMs },
         resolve,
       );
       // An idle socket for timeoutMs, while connecting, waiting or streaming, ends the request.
@@ -179,8 +183,7 @@ export async function readBody(response: IncomingMessage, limit: number): Promis
   return Buffer.concat(chunks);
 }
 
-function lowerCase(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
-}
+/** `[::1]` as URL gives it, `::1` as sockets want it. */
+const unbracket = (hostname: string): string => hostname.replace(/^\[(.*)\]$/, '$1');
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -56,12 +56,11 @@ export async function createS3Store(settings: RemoteSettings): Promise<ObjectSto
   const Bucket = settings.bucket;
   return {
     location: settings.endpoint ? `${settings.endpoint}/${Bucket}` : `s3://${Bucket}`,
+    // S3Http.send answers only with a success, a 404 to a read, or a 409/412 to a conditional write.
     async exists(key) {
       const response = await s3.send('HEAD', key);
       response.resume();
-      if (response.statusCode === 404) return false;
-      expectSuccess('HEAD', key, response);
-      return true;
+      return response.statusCode !== 404;
     },
     async download(key, spill, maxBytes) {
       const response = await s3.send('GET', key);
@@ -69,15 +68,13 @@ export async function createS3Store(settings: RemoteSettings): Promise<ObjectSto
         response.resume();
         return undefined;
       }
-      expectSuccess('GET', key, response);
       const declared = Number(response.headers['content-length'] ?? NaN);
       if (declared > maxBytes) {
         response.destroy();
         throw new ArtifactTooLargeError(`${key} is ${declared} bytes, over the ${maxBytes}-byte limit (remote.maxArtifactSize)`);
       }
-      const inMemory = declared <= SMALL_FILE_BYTES;
-      const got: Downloaded = inMemory ? { bytes: declared, source: await readBody(response, declared) } : { bytes: await streamToFile(response, spill, key, maxBytes), source: spill };
-      if (inMemory) got.bytes = (got.source as Buffer).length;
+      const got: Downloaded = declared <= SMALL_FILE_BYTES ? { source: await readBody(response, declared), bytes: 0 } : { source: spill, bytes: await streamToFile(response, spill, key, maxBytes) };
+      if (Buffer.isBuffer(got.source)) got.bytes = got.source.length;
       // A connection cut short of the declared length is a failed download, never a short object.
       if (Number.isFinite(declared) && got.bytes !== declared) throw new Error(`GET ${key}: the download ended after ${got.bytes} of ${declared} bytes`);
       return got;
@@ -90,22 +87,12 @@ export async function createS3Store(settings: RemoteSettings): Promise<ObjectSto
       // If-None-Match: S3 refuses to overwrite an object another machine stored
       // first (servers without conditional writes ignore it and overwrite, which
       // is as safe: each PUT replaces the object whole).
-      const response = await s3.send('PUT', key, body, replace ? {} : { 'If-None-Match': '*' });
+      const response = await s3.send('PUT', key, body, !replace);
       response.resume();
       // 412 (409 while another conditional write is in flight): theirs is as good as ours.
-      if (!replace && (response.statusCode === 412 || response.statusCode === 409)) return false;
-      expectSuccess('PUT', key, response);
-      return true;
+      return response.statusCode !== 412 && response.statusCode !== 409;
     },
   };
-}
-
-function expectSuccess(method: string, key: string, response: IncomingMessage): void {
-  const status = response.statusCode ?? 0;
-  if (status < 200 || status >= 300) {
-    response.destroy();
-    throw new Error(`${method} ${key}: unexpected ${status} answer`);
-  }
 }
 
 async function streamToFile(response: IncomingMessage, file: string, key: string, maxBytes: number): Promise<number> {
@@ -123,11 +110,10 @@ async function streamToFile(response: IncomingMessage, file: string, key: string
 
 /** A large artifact in 8 MiB parts through the AWS SDK, loaded only for such an upload. */
 async function multipartUpload(settings: RemoteSettings, key: string, file: string, credentials: () => Promise<AwsCredentials>): Promise<void> {
-  const [{ S3Client }, { Upload }, { NodeHttpHandler }, { createReadStream }] = await Promise.all([
+  const [{ S3Client }, { Upload }, { NodeHttpHandler }] = await Promise.all([
     import('@aws-sdk/client-s3'),
     import('@aws-sdk/lib-storage'),
     import('@smithy/node-http-handler'),
-    import('node:fs'),
   ]);
   const client = new S3Client({
     region: settings.region,

@@ -35,6 +35,7 @@ export const SMALL_FILE_BYTES = 1024 * 1024;
 
 const isSmall = (file: string): boolean => (statSync(file, { throwIfNoEntry: false })?.size ?? Infinity) <= SMALL_FILE_BYTES;
 
+/** The sha256 of a file, or of bytes already read from one. */
 export async function sha256File(file: string | Buffer): Promise<string> {
   const hash = createHash('sha256');
   if (Buffer.isBuffer(file)) return hash.update(file).digest('hex');
@@ -58,11 +59,10 @@ export async function assertArchiveSafe(archive: string | Buffer, allowedBases: 
     if (entry.type === 'SymbolicLink') links.add(normalizeEntryPath(entry.path));
   };
   if (Buffer.isBuffer(archive)) {
-    // Synchronous on bytes in memory: each entry is seen as it is parsed, and skipped.
+    // A small archive, read once (readIfSmall): parsed synchronously, each entry seen and skipped.
     const parser = new tar.Parser({ onReadEntry: (entry) => (onReadEntry(entry), entry.resume()) });
     parser.end(archive);
-  } else if (isSmall(archive)) tar.t({ file: archive, sync: true, onReadEntry });
-  else await tar.t({ file: archive, onReadEntry });
+  } else await tar.t({ file: archive, onReadEntry });
   if (problems.length > 0) {
     throw new StrideError(`refused an unsafe artifact: ${problems.slice(0, 3).join('; ')}`, {
       fix: 'the artifact was not restored; the task runs instead. If this repeats, delete the entry from the cache.',
@@ -109,7 +109,6 @@ function normalizeEntryPath(path: string): string {
 export async function extractArchive(archive: string | Buffer, root: string): Promise<void> {
   const options = { cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0 };
   if (Buffer.isBuffer(archive)) new tar.UnpackSync(options).end(archive);
-  else if (isSmall(archive)) tar.x({ ...options, file: archive, sync: true });
   else await tar.x({ ...options, file: archive });
 }
 
