@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readFileSync, type Stats, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, posix } from 'node:path';
 import * as tar from 'tar';
-import { StrideError } from '../util/errors.js';
+import { errorMessage, StrideError } from '../util/errors.js';
+import { printable } from '../util/untrusted-text.js';
+import { diskLinks, resolveLinkTarget, workspaceRelative } from './confine.js';
 
 /** Entry types an artifact may hold. Hard links, devices and FIFOs are refused. */
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink']);
@@ -47,52 +49,90 @@ export async function sha256File(file: string | Buffer): Promise<string> {
 /**
  * Checks every entry of an archive before anything is written: each must be a
  * plain file, folder or symlink, lie under one of `allowedBases` (the task's
- * declared outputs), and never reach outside the workspace, whether by `..`,
- * an absolute path, a link target, or a path through a link the archive made.
+ * declared outputs), and never reach outside the workspace at `root`, whether
+ * by `..`, an absolute path, or a path through a link. Links are judged by
+ * where they resolve, the way the kernel would: component by component, through
+ * every link the archive makes (`up -> ../..`, then `esc -> up/..`) and every
+ * link already on disk, at most MAX_LINK_HOPS of them. Names in the refusal
+ * are escaped (printable): they are an attacker's bytes.
  */
-export async function assertArchiveSafe(archive: string | Buffer, allowedBases: readonly string[]): Promise<void> {
-  const links = new Set<string>();
-  const problems: string[] = [];
+export async function assertArchiveSafe(archive: string | Buffer, allowedBases: readonly string[], root: string): Promise<void> {
+  const entries: ArchiveEntry[] = [];
   const onReadEntry = (entry: tar.ReadEntry): void => {
-    const problem = entryProblem(entry.path, entry.type, entry.linkpath, allowedBases, links);
-    if (problem) problems.push(problem);
-    if (entry.type === 'SymbolicLink') links.add(normalizeEntryPath(entry.path));
+    entries.push({ raw: entry.path, path: normalizeEntryPath(entry.path), type: entry.type, linkpath: entry.linkpath });
   };
   if (Buffer.isBuffer(archive)) {
     // A small archive, read once (readIfSmall): parsed synchronously, each entry seen and skipped.
     const parser = new tar.Parser({ onReadEntry: (entry) => (onReadEntry(entry), entry.resume()) });
     parser.end(archive);
   } else await tar.t({ file: archive, onReadEntry });
+  const problems = archiveProblems(entries, allowedBases.map(baseOf), root);
   if (problems.length > 0) {
-    throw new StrideError(`refused an unsafe artifact: ${problems.slice(0, 3).join('; ')}`, {
+    throw new StrideError(`refused an unsafe artifact: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; ${problems.length - 3} more` : ''}`, {
       fix: 'the artifact was not restored; the task runs instead. If this repeats, delete the entry from the cache.',
     });
   }
 }
 
-function entryProblem(
-  rawPath: string,
-  type: string,
-  linkpath: string | undefined,
-  allowedBases: readonly string[],
-  links: ReadonlySet<string>,
-): string | undefined {
-  if (!ALLOWED_TYPES.has(type)) return `${rawPath}: entry type ${type} is not allowed`;
-  if (isAbsolute(rawPath) || /^[a-zA-Z]:/.test(rawPath)) return `${rawPath}: absolute path`;
-  const path = normalizeEntryPath(rawPath);
-  if (path === '' || path === '..' || path.startsWith('../') || rawPath.split(/[\\/]/).includes('..')) {
-    return `${rawPath}: path leaves the workspace`;
+interface ArchiveEntry {
+  raw: string;
+  path: string;
+  type: string;
+  linkpath: string | undefined;
+}
+
+/** An allowed base, normalized; undefined (nothing allowed under it) for one outside the workspace. */
+function baseOf(base: string): string | undefined {
+  return workspaceRelative(base);
+}
+
+function archiveProblems(entries: readonly ArchiveEntry[], bases: ReadonlyArray<string | undefined>, root: string): string[] {
+  const problems: string[] = [];
+  const links = new Map<string, string>();
+  const plain = new Set<string>();
+  for (const entry of entries) {
+    const problem = entryProblem(entry, bases);
+    if (problem) problems.push(problem);
+    else if (entry.type === 'SymbolicLink') links.set(entry.path, entry.linkpath as string);
+    else plain.add(entry.path);
   }
-  if (!allowedBases.some((base) => base === '' || path === base || path.startsWith(`${base}/`))) {
-    return `${rawPath}: outside the task's declared outputs`;
+  if (problems.length > 0) return problems;
+  // The workspace as it will be: the archive's links first (the last one written wins, and any
+  // link the archive makes counts, whatever its order), its files and folders (which replace what
+  // is on disk), then what is on disk now.
+  const disk = diskLinks(root);
+  const readLink = (path: string): string | undefined => links.get(path) ?? (plain.has(path) ? undefined : disk(path));
+  for (const entry of entries) {
+    const parts = entry.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const ancestor = parts.slice(0, i).join('/');
+      if (readLink(ancestor) !== undefined) {
+        problems.push(`${printable(entry.raw)}: path goes through the symlink ${printable(ancestor)}${links.has(ancestor) ? '' : ' on disk'}`);
+        break;
+      }
+    }
+    if (entry.type !== 'SymbolicLink') continue;
+    const resolved = resolveLinkTarget(parts.slice(0, -1), entry.linkpath as string, readLink);
+    if (!resolved.inside) problems.push(`${printable(entry.raw)}: symlink to ${printable(entry.linkpath)} ${resolved.why}`);
   }
-  for (const link of links) {
-    if (path.startsWith(`${link}/`)) return `${rawPath}: path goes through the symlink ${link}`;
+  return problems;
+}
+
+function entryProblem(entry: ArchiveEntry, bases: ReadonlyArray<string | undefined>): string | undefined {
+  const { raw, path, type, linkpath } = entry;
+  const name = printable(raw);
+  if (!ALLOWED_TYPES.has(type)) return `${name}: entry type ${printable(type)} is not allowed`;
+  if (isAbsolute(raw) || raw.startsWith('\\') || /^[a-zA-Z]:/.test(raw)) return `${name}: absolute path`;
+  if (raw.includes('\0') || path === '' || path === '..' || path.startsWith('../') || raw.split(/[\\/]/).includes('..')) {
+    return `${name}: path leaves the workspace`;
+  }
+  if (!bases.some((base) => base !== undefined && (base === '' || path === base || path.startsWith(`${base}/`)))) {
+    return `${name}: outside the task's declared outputs`;
   }
   if (type === 'SymbolicLink') {
-    if (!linkpath || isAbsolute(linkpath)) return `${rawPath}: symlink to an absolute path`;
-    const target = posix.normalize(posix.join(posix.dirname(path), linkpath));
-    if (target === '..' || target.startsWith('../')) return `${rawPath}: symlink points outside the workspace`;
+    if (!linkpath || isAbsolute(linkpath) || linkpath.startsWith('\\') || /^[a-zA-Z]:/.test(linkpath)) return `${name}: symlink to an absolute path`;
+    const target = posix.normalize(posix.join(posix.dirname(path), linkpath.replace(/\\/g, '/')));
+    if (target === '..' || target.startsWith('../')) return `${name}: symlink points outside the workspace`;
   }
   return undefined;
 }
@@ -102,14 +142,26 @@ function normalizeEntryPath(path: string): string {
 }
 
 /**
- * Unpacks a checked archive into the workspace with the modes it recorded.
- * Given the bytes that were checked, it unpacks exactly those (the file cannot
- * change in between).
+ * Unpacks a checked archive into the workspace with the permissions it
+ * recorded, and only those: setuid, setgid and sticky bits are dropped from
+ * every entry (mode & 0o777, as Nx's own cache does), so no artifact can plant
+ * a setuid file. Given the bytes that were checked, it unpacks exactly those
+ * (the file cannot change in between). node-tar refuses on its own to write
+ * through a link already on disk (7.5: SymlinkError); its messages carry entry
+ * names, so they are escaped before anyone prints them.
  */
 export async function extractArchive(archive: string | Buffer, root: string): Promise<void> {
-  const options = { cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0 };
-  if (Buffer.isBuffer(archive)) new tar.UnpackSync(options).end(archive);
-  else await tar.x({ ...options, file: archive });
+  const filter = (_path: string, entry: tar.ReadEntry | Stats): boolean => {
+    if (typeof entry.mode === 'number') entry.mode &= 0o777;
+    return true;
+  };
+  const options = { cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0, filter };
+  try {
+    if (Buffer.isBuffer(archive)) new tar.UnpackSync(options).end(archive);
+    else await tar.x({ ...options, file: archive });
+  } catch (error) {
+    throw new StrideError(`could not unpack the artifact: ${printable(errorMessage(error))}`, { fix: 'the task runs instead; if this repeats, delete the entry from the cache' });
+  }
 }
 
 /** A small archive's bytes, read once for checking and unpacking; undefined for one that must stream. */

@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalStore } from './local-store.js';
 
@@ -47,16 +47,23 @@ export async function collectGarbage(store: LocalStore, limits: GcLimits, now = 
   return { kept: kept.length, removed: doomed.length, bytesBefore, bytesAfter: bytes };
 }
 
+/**
+ * The store's entries, as `<shard>/<hash>/` folders. A name that is not an
+ * entry's, or a link where a folder should be, is skipped: whoever can write
+ * the store (a job sharing it) must not get gc to evict, that is move and
+ * delete, a folder behind a link.
+ */
 async function listEntries(dir: string): Promise<EntryInfo[]> {
   const out: EntryInfo[] = [];
   for (const shard of await readdir(dir).catch(() => [] as string[])) {
-    if (shard.length !== 2) continue;
+    if (shard.length !== 2 || !(await isRealDir(join(dir, shard)))) continue;
     for (const hash of await readdir(join(dir, shard)).catch(() => [] as string[])) {
       const entryDir = join(dir, shard, hash);
-      const meta = await stat(join(entryDir, 'meta.json')).catch(() => undefined);
-      if (!meta) continue;
+      if (!hash.startsWith(shard) || !/^[0-9A-Za-z_-]+$/.test(hash) || !(await isRealDir(entryDir))) continue;
+      const meta = await lstat(join(entryDir, 'meta.json')).catch(() => undefined);
+      if (!meta?.isFile()) continue;
       let bytes = 0;
-      for (const file of await readdir(entryDir)) bytes += (await stat(join(entryDir, file))).size;
+      for (const file of await readdir(entryDir)) bytes += (await lstat(join(entryDir, file))).size;
       out.push({ hash, bytes, lastUsedMs: meta.mtimeMs });
     }
   }
@@ -64,8 +71,14 @@ async function listEntries(dir: string): Promise<EntryInfo[]> {
 }
 
 async function removeStaleTemps(tempDir: string, now: number): Promise<void> {
+  // A link in place of .tmp would have gc delete what it points to.
+  if (!(await isRealDir(tempDir))) return;
   for (const name of await readdir(tempDir).catch(() => [] as string[])) {
-    const info = await stat(join(tempDir, name)).catch(() => undefined);
+    const info = await lstat(join(tempDir, name)).catch(() => undefined);
     if (info && now - info.mtimeMs > STALE_TEMP_MS) await rm(join(tempDir, name), { recursive: true, force: true });
   }
+}
+
+async function isRealDir(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined))?.isDirectory() ?? false;
 }

@@ -144,6 +144,8 @@ describe.each([
   ['from the file', (file: string): string | Buffer => file],
   ['from bytes in memory', (file: string): string | Buffer => readFileSync(file)],
 ])('assertArchiveSafe, %s', (_how, source) => {
+  // The workspace the archive would be unpacked into: nothing on disk to resolve links through.
+  const emptyRoot = mkdtempSync(join(tmpdir(), 'stride-root-'));
   async function archiveOf(setup: (dir: string) => string[], options: { preservePaths?: boolean } = {}): Promise<string> {
     const dir = mkdtempSync(join(tmpdir(), 'stride-evil-'));
     const cwd = join(dir, 'ws', 'inner');
@@ -161,7 +163,7 @@ describe.each([
       writeFileSync(join(cwd, 'dist/a.js'), 'a');
       return ['dist'];
     });
-    await expect(assertArchiveSafe(source(file), ['dist'])).resolves.toBeUndefined();
+    await expect(assertArchiveSafe(source(file), ['dist'], emptyRoot)).resolves.toBeUndefined();
   });
 
   it('refuses entries outside the declared outputs', async () => {
@@ -170,7 +172,7 @@ describe.each([
       writeFileSync(join(cwd, 'src/index.ts'), 'evil');
       return ['src/index.ts'];
     });
-    await expect(assertArchiveSafe(source(file), ['dist'])).rejects.toThrow(/outside the task's declared outputs/);
+    await expect(assertArchiveSafe(source(file), ['dist'], emptyRoot)).rejects.toThrow(/outside the task's declared outputs/);
   });
 
   it('refuses ../ paths and absolute paths', async () => {
@@ -178,12 +180,12 @@ describe.each([
       writeFileSync(join(cwd, '..', 'escape.txt'), 'evil');
       return ['../escape.txt'];
     }, { preservePaths: true });
-    await expect(assertArchiveSafe(source(dotdot), [''])).rejects.toThrow(/leaves the workspace/);
+    await expect(assertArchiveSafe(source(dotdot), [''], emptyRoot)).rejects.toThrow(/leaves the workspace/);
     const absolute = await archiveOf((cwd) => {
       writeFileSync(join(cwd, 'abs.txt'), 'evil');
       return [join(cwd, 'abs.txt')];
     }, { preservePaths: true });
-    await expect(assertArchiveSafe(source(absolute), [''])).rejects.toThrow(/absolute path/);
+    await expect(assertArchiveSafe(source(absolute), [''], emptyRoot)).rejects.toThrow(/absolute path/);
   });
 
   it('refuses symlinks pointing outside the workspace and hard links', async () => {
@@ -192,13 +194,13 @@ describe.each([
       symlinkSync('../../../etc', join(cwd, 'dist/etc'));
       return ['dist'];
     });
-    await expect(assertArchiveSafe(source(link), ['dist'])).rejects.toThrow(/symlink points outside/);
+    await expect(assertArchiveSafe(source(link), ['dist'], emptyRoot)).rejects.toThrow(/symlink points outside/);
     const hard = await archiveOf((cwd) => {
       mkdirSync(join(cwd, 'dist'));
       writeFileSync(join(cwd, 'dist/a'), 'a');
       linkSync(join(cwd, 'dist/a'), join(cwd, 'dist/b'));
       return ['dist'];
     });
-    await expect(assertArchiveSafe(source(hard), ['dist'])).rejects.toThrow(/entry type Link/);
+    await expect(assertArchiveSafe(source(hard), ['dist'], emptyRoot)).rejects.toThrow(/entry type Link/);
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -148,7 +148,7 @@ export class LocalStore {
         await this.evict(meta.hash);
         throw new StrideError(`cache entry ${meta.hash} is corrupt (checksum mismatch); it was removed`);
       }
-      await assertArchiveSafe(archive, outputs.map(outputBase));
+      await assertArchiveSafe(archive, outputs.map(outputBase), this.root);
     }
     this.outputsOnDisk?.forget(meta.taskId);
     await clearOutputs(this.root, outputs);
@@ -166,6 +166,8 @@ export class LocalStore {
   async removeAbandonedTemps(): Promise<number> {
     const tmp = join(this.dir, '.tmp');
     let names: string[];
+    // A link in place of .tmp would have this delete what it points to.
+    if (!lstatSync(tmp, { throwIfNoEntry: false })?.isDirectory()) return 0;
     try {
       names = await readdir(tmp);
     } catch {

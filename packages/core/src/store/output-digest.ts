@@ -21,7 +21,20 @@ export function differingFiles(a: Readonly<Record<string, string>>, b: Readonly<
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((file) => a[file] !== b[file]).sort();
 }
 
-export type VerifyVerdict = 'reproduced' | 'differs-reproducibly' | 'non-deterministic';
+export type VerifyVerdict = 'reproduced' | 'differs-reproducibly' | 'non-deterministic' | 'outputs-differ';
+
+/**
+ * Whether a store entry records other outputs than the task declares (its
+ * meta.json or artifact header says `["../victim"]`, say): such an entry was
+ * made for other paths or edited, and is never "reproduced". `recorded` is
+ * untrusted data, of any shape.
+ */
+export function outputsDiffer(recorded: unknown, declared: readonly string[]): boolean {
+  if (!Array.isArray(recorded) || recorded.some((output) => typeof output !== 'string')) return true;
+  const a = [...new Set(recorded as string[])].sort();
+  const b = [...new Set(declared)].sort();
+  return a.length !== b.length || a.some((output, i) => output !== b[i]);
+}
 
 /**
  * What two rebuilds say of a restored artifact: both equal to it (reproduced);

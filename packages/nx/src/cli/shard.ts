@@ -12,9 +12,10 @@ import { targetOf } from '../adapter/task-id.js';
 import { readSettings } from '../settings.js';
 
 /** The part of `nx ... --graph=file.json` this reads: Nx's task graph. */
-interface NxGraphFile {
+export interface NxGraphFile {
   tasks: {
-    tasks: Record<string, { id: string; target: { project: string; target: string } }>;
+    /** `outputs`: the task's declared outputs, workspace-relative, as Nx resolved them. */
+    tasks: Record<string, { id: string; target: { project: string; target: string }; outputs?: string[] }>;
     /** Edges `{ id }` in Nx 24 (plain ids in older versions). */
     dependencies: Record<string, Array<{ id: string } | string>>;
   };
@@ -110,8 +111,8 @@ export async function shard(argv: string[], root: string): Promise<number> {
   return 0;
 }
 
-/** Nx's own task graph for the targets, as `nx run-many|affected --graph=file.json` writes it. */
-function nxTaskGraph(root: string, targets: string[], affected: { base?: string | undefined; head?: string | undefined } | undefined): NxGraphFile {
+/** Nx's own task graph for the targets, as `nx run-many|affected --graph=file.json` writes it (`extra`: more flags, e.g. --projects). */
+export function nxTaskGraph(root: string, targets: string[], affected: { base?: string | undefined; head?: string | undefined } | undefined, extra: readonly string[] = []): NxGraphFile {
   const nxBin = createRequire(join(root, 'package.json')).resolve('nx/bin/nx.js');
   const dir = mkdtempSync(join(tmpdir(), 'stride-shard-'));
   const file = join(dir, 'graph.json');
@@ -122,6 +123,7 @@ function nxTaskGraph(root: string, targets: string[], affected: { base?: string 
       `--targets=${targets.join(',')}`,
       ...(affected?.base ? [`--base=${affected.base}`] : []),
       ...(affected?.head ? [`--head=${affected.head}`] : []),
+      ...extra,
       `--graph=${file}`,
     ];
     const result = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: process.env, maxBuffer: 64 * 1024 * 1024 });

@@ -4,19 +4,24 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NxJsonConfiguration } from '@nx/devkit';
-import { clearOutputs, digestOutputs, listWorkspaceFiles, LocalStore, type RunRecord, verdictOf, type VerifyVerdict } from '@stride/core';
+import { clearOutputs, digestOutputs, listWorkspaceFiles, LocalStore, outputsDiffer, printable, type RunRecord, verdictOf, type VerifyVerdict } from '@stride/core';
 import { readSettings } from '../settings.js';
+import { nxTaskGraph } from './shard.js';
 
 const VERDICT_TEXT: Record<VerifyVerdict, string> = {
   reproduced: 'reproduced byte for byte',
   'differs-reproducibly': 'DIFFERS from the restored artifact, and two rebuilds agree: the artifact was poisoned, or built with an input its hash does not see (an undeclared env var or file)',
   'non-deterministic': 'NOT DETERMINISTIC: two rebuilds differ; make the task deterministic, or stop caching it',
+  'outputs-differ': "OUTPUTS DIFFER: the store entry records other outputs than the task declares, so it was made for other paths or edited; it was not rebuilt, and nothing was cleared or compared at the entry's paths",
 };
 
 /**
  * `stride verify`: rebuilds restored tasks in a scratch copy of the workspace
  * and compares their outputs with the artifacts, file by file. Exit 1 when any
- * task does not reproduce, so a scheduled job fails loudly.
+ * task does not reproduce, so a scheduled job fails loudly. The outputs it
+ * clears and compares are the task's own, from Nx's project graph, never the
+ * ones a store entry (or the artifact it came from) records: those are data an
+ * attacker may have written (`["../.."]`).
  */
 export async function verify(argv: string[], root: string): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -37,6 +42,9 @@ export async function verify(argv: string[], root: string): Promise<number> {
     process.stdout.write(`stride verify: no restored task to check in ${recordFile}\n`);
     return 0;
   }
+  const badHash = chosen.find((t) => !/^[A-Za-z0-9_-]+$/.test(String(t.hash)));
+  if (badHash) throw new Error(`${recordFile}: ${badHash.id} has the hash ${printable(badHash.hash)}, which is not a task hash`);
+  const declared = declaredOutputs(root, chosen.map((t) => t.id));
   const store = new LocalStore(settings.cacheDirectory, root);
   const scratch = await scratchCopy(root);
   process.stdout.write(`stride verify: rebuilding ${chosen.length} of ${restored.length} restored tasks twice each, in ${scratch}\n`);
@@ -54,20 +62,26 @@ export async function verify(argv: string[], root: string): Promise<number> {
         process.stdout.write(`  ${task.id}: skipped, ${task.hash} is no longer in the local store\n`);
         continue;
       }
+      const outputs = declared.get(task.id) as string[];
+      if (outputsDiffer(meta.outputs, outputs)) {
+        failures++;
+        process.stdout.write(`  ${task.id} ${task.hash}: ${VERDICT_TEXT['outputs-differ']} (entry: ${printable(meta.outputs)}; declared: ${printable(outputs)})\n`);
+        continue;
+      }
       // The artifact (and its dependencies' outputs) as a restore puts them, from the real store.
       const restore = nx(['run', task.id, '--output-style=static'], { STRIDE_CACHE_DIRECTORY: settings.cacheDirectory });
       if (restore.status !== 0) throw new Error(`could not restore ${task.id} in the scratch copy:\n${restore.stdout}${restore.stderr}`);
-      const artifact = await digestOutputs(scratch, meta.outputs);
+      const artifact = await digestOutputs(scratch, outputs);
       const rebuilds: Array<Record<string, string>> = [];
       for (let i = 0; i < 2; i++) {
-        await clearOutputs(scratch, meta.outputs);
+        await clearOutputs(scratch, outputs);
         const run = nx(['run', task.id, '--exclude-task-dependencies', '--skip-nx-cache', '--output-style=static'], { STRIDE_CACHE_DIRECTORY: join(scratch, '.stride', 'verify-store') });
         if (run.status !== 0) throw new Error(`rebuilding ${task.id} failed:\n${run.stdout}${run.stderr}`);
-        rebuilds.push(await digestOutputs(scratch, meta.outputs));
+        rebuilds.push(await digestOutputs(scratch, outputs));
       }
       const { verdict, files } = verdictOf(artifact, rebuilds[0] as Record<string, string>, rebuilds[1] as Record<string, string>);
       if (verdict !== 'reproduced') failures++;
-      const which = files.length > 0 ? ` (${files.slice(0, 5).join(', ')}${files.length > 5 ? `, ${files.length - 5} more` : ''})` : '';
+      const which = files.length > 0 ? ` (${files.slice(0, 5).map((file) => printable(file)).join(', ')}${files.length > 5 ? `, ${files.length - 5} more` : ''})` : '';
       process.stdout.write(`  ${task.id} ${task.hash}: ${VERDICT_TEXT[verdict]}${which}\n`);
     }
   } finally {
@@ -75,6 +89,30 @@ export async function verify(argv: string[], root: string): Promise<number> {
   }
   process.stdout.write(failures === 0 ? 'stride verify: every checked task reproduced\n' : `stride verify: ${failures} task(s) did not reproduce\n`);
   return failures === 0 ? 0 : 1;
+}
+
+/**
+ * Each task's declared outputs, workspace-relative, as Nx resolves them from
+ * the project graph (`nx run-many --graph`, one call per configuration).
+ */
+function declaredOutputs(root: string, ids: readonly string[]): Map<string, string[]> {
+  const byConfiguration = new Map<string, string[]>();
+  for (const id of ids) {
+    const configuration = id.split(':')[2] ?? '';
+    byConfiguration.set(configuration, [...(byConfiguration.get(configuration) ?? []), id]);
+  }
+  const out = new Map<string, string[]>();
+  for (const [configuration, group] of byConfiguration) {
+    const projects = [...new Set(group.map((id) => id.split(':')[0] as string))];
+    const targets = [...new Set(group.map((id) => id.split(':')[1] as string))];
+    const graph = nxTaskGraph(root, targets, undefined, [`--projects=${projects.join(',')}`, ...(configuration ? [`--configuration=${configuration}`] : [])]);
+    for (const id of group) {
+      const task = graph.tasks.tasks[id];
+      if (!task) throw new Error(`${id} is not in the workspace's task graph (was it renamed?): verify checks only tasks the project graph declares`);
+      out.set(id, task.outputs ?? []);
+    }
+  }
+  return out;
 }
 
 /** `10%` of the tasks (at least one), or a count; a random pick, so scheduled runs cover everything over time. */
