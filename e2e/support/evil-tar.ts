@@ -4,6 +4,8 @@ export interface TarEntry {
   type: 'file' | 'hardlink' | 'symlink' | 'char-device' | 'directory';
   body?: string;
   linkname?: string;
+  /** The mode field as given (setuid 0o4777, say); default 0o755 for folders, 0o644 otherwise. */
+  mode?: number;
 }
 
 const TYPE_FLAG: Record<TarEntry['type'], string> = { file: '0', hardlink: '1', symlink: '2', 'char-device': '3', directory: '5' };
@@ -12,14 +14,14 @@ function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, '0')}\0`;
 }
 
-/** A POSIX ustar archive built byte by byte, names and links taken as given (`../`, absolute, anything). */
+/** A POSIX ustar archive built byte by byte, names, links and modes taken as given (`../`, absolute, setuid, anything). */
 export function evilTar(entries: readonly TarEntry[]): Buffer {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     const body = Buffer.from(entry.body ?? '');
     const header = Buffer.alloc(512);
     header.write(entry.name, 0, 100, 'utf8');
-    header.write(octal(entry.type === 'directory' ? 0o755 : 0o644, 8), 100);
+    header.write(octal(entry.mode ?? (entry.type === 'directory' ? 0o755 : 0o644), 8), 100);
     header.write(octal(0, 8), 108);
     header.write(octal(0, 8), 116);
     header.write(octal(entry.type === 'file' ? body.length : 0, 12), 124);

@@ -5,7 +5,8 @@ import { isAbsolute, posix } from 'node:path';
 import * as tar from 'tar';
 import { errorMessage, StrideError } from '../util/errors.js';
 import { printable } from '../util/untrusted-text.js';
-import { diskLinks, resolveLinkTarget, workspaceRelative } from './confine.js';
+import { diskLinks, resolveLinkTarget } from './confine.js';
+import { confinedOutput, existingOutputPaths } from './output-paths.js';
 
 /** Entry types an artifact may hold. Hard links, devices and FIFOs are refused. */
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink']);
@@ -48,15 +49,16 @@ export async function sha256File(file: string | Buffer): Promise<string> {
 
 /**
  * Checks every entry of an archive before anything is written: each must be a
- * plain file, folder or symlink, lie under one of `allowedBases` (the task's
+ * plain file, folder or symlink, lie under one of `outputs` (the task's
  * declared outputs), and never reach outside the workspace at `root`, whether
  * by `..`, an absolute path, or a path through a link. Links are judged by
  * where they resolve, the way the kernel would: component by component, through
  * every link the archive makes (`up -> ../..`, then `esc -> up/..`) and every
- * link already on disk, at most MAX_LINK_HOPS of them. Names in the refusal
+ * link on disk that the restore leaves (what clearOutputs removes does not
+ * count), at most MAX_LINK_HOPS of them. Names in the refusal
  * are escaped (printable): they are an attacker's bytes.
  */
-export async function assertArchiveSafe(archive: string | Buffer, allowedBases: readonly string[], root: string): Promise<void> {
+export async function assertArchiveSafe(archive: string | Buffer, outputs: readonly string[], root: string): Promise<void> {
   const entries: ArchiveEntry[] = [];
   const onReadEntry = (entry: tar.ReadEntry): void => {
     entries.push({ raw: entry.path, path: normalizeEntryPath(entry.path), type: entry.type, linkpath: entry.linkpath });
@@ -66,7 +68,16 @@ export async function assertArchiveSafe(archive: string | Buffer, allowedBases: 
     const parser = new tar.Parser({ onReadEntry: (entry) => (onReadEntry(entry), entry.resume()) });
     parser.end(archive);
   } else await tar.t({ file: archive, onReadEntry });
-  const problems = archiveProblems(entries, allowedBases.map(baseOf), root);
+  const bases = outputs.map((output) => {
+    try {
+      return confinedOutput(output).base;
+    } catch {
+      return undefined;
+    }
+  });
+  // What the restore clears before unpacking: whatever is on disk there now does not count.
+  const cleared = await existingOutputPaths(root, outputs);
+  const problems = archiveProblems(entries, bases, root, cleared);
   if (problems.length > 0) {
     throw new StrideError(`refused an unsafe artifact: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; ${problems.length - 3} more` : ''}`, {
       fix: 'the artifact was not restored; the task runs instead. If this repeats, delete the entry from the cache.',
@@ -81,12 +92,7 @@ interface ArchiveEntry {
   linkpath: string | undefined;
 }
 
-/** An allowed base, normalized; undefined (nothing allowed under it) for one outside the workspace. */
-function baseOf(base: string): string | undefined {
-  return workspaceRelative(base);
-}
-
-function archiveProblems(entries: readonly ArchiveEntry[], bases: ReadonlyArray<string | undefined>, root: string): string[] {
+function archiveProblems(entries: readonly ArchiveEntry[], bases: ReadonlyArray<string | undefined>, root: string, cleared: readonly string[]): string[] {
   const problems: string[] = [];
   const links = new Map<string, string>();
   const plain = new Set<string>();
@@ -101,7 +107,8 @@ function archiveProblems(entries: readonly ArchiveEntry[], bases: ReadonlyArray<
   // link the archive makes counts, whatever its order), its files and folders (which replace what
   // is on disk), then what is on disk now.
   const disk = diskLinks(root);
-  const readLink = (path: string): string | undefined => links.get(path) ?? (plain.has(path) ? undefined : disk(path));
+  const isCleared = (path: string): boolean => cleared.some((gone) => path === gone || path.startsWith(`${gone}/`));
+  const readLink = (path: string): string | undefined => links.get(path) ?? (plain.has(path) || isCleared(path) ? undefined : disk(path));
   for (const entry of entries) {
     const parts = entry.path.split('/');
     for (let i = 1; i < parts.length; i++) {

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
@@ -97,7 +97,25 @@ describe('assertArchiveSafe: links judged by where they resolve', () => {
       writeFileSync(join(cwd, 'dist/types/keep.txt'), 'evil');
       return ['dist/types/keep.txt'];
     });
-    await expect(assertArchiveSafe(through, ['dist'], root)).rejects.toThrow(/dist\/types\/keep\.txt: path goes through the symlink dist\/types on disk/);
+    // dist/**/*.txt clears the .txt files only: the link stays, and the entry would be written through it.
+    await expect(assertArchiveSafe(through, ['dist/**/*.txt'], root)).rejects.toThrow(/dist\/types\/keep\.txt: path goes through the symlink dist\/types on disk/);
+  });
+
+  it('does not hold against an archive a link on disk that the restore clears first, and the restore removes the link, not its target', async () => {
+    const { root, victim, victimFiles } = sandbox();
+    const before = victimFiles();
+    const store = new LocalStore(join(root, '.stride', 'cache'), root);
+    mkdirSync(join(root, 'dist/types'), { recursive: true });
+    writeFileSync(join(root, 'dist/index.js'), '1');
+    writeFileSync(join(root, 'dist/types/index.d.ts'), 'export {};');
+    const outputs = ['dist', 'dist/types/**'];
+    const meta = await store.save({ hash: 'cd34', taskId: 'a:build', durationMs: 1, outputs, terminalOutput: '' });
+    rmSync(join(root, 'dist/types'), { recursive: true });
+    symlinkSync(victim, join(root, 'dist/types'));
+    await store.restore(meta, outputs);
+    expect(lstatSync(join(root, 'dist/types')).isDirectory()).toBe(true);
+    expect(readFileSync(join(root, 'dist/types/index.d.ts'), 'utf8')).toBe('export {};');
+    expect(victimFiles()).toEqual(before);
   });
 
   it('accepts honest links inside the outputs', async () => {

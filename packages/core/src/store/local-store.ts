@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'n
 import { join } from 'node:path';
 import { StrideError } from '../util/errors.js';
 import { assertArchiveSafe, extractArchive, packArchive, readIfSmall, sha256File } from './archive.js';
-import { clearOutputs, existingOutputPaths, outputBase } from './output-paths.js';
+import { clearOutputs, existingOutputPaths } from './output-paths.js';
 import type { OutputsOnDisk } from './outputs-on-disk.js';
 
 /** Layout version of a store entry; entries of another version are ignored. */
@@ -148,7 +148,7 @@ export class LocalStore {
         await this.evict(meta.hash);
         throw new StrideError(`cache entry ${meta.hash} is corrupt (checksum mismatch); it was removed`);
       }
-      await assertArchiveSafe(archive, outputs.map(outputBase), this.root);
+      await assertArchiveSafe(archive, outputs, this.root);
     }
     this.outputsOnDisk?.forget(meta.taskId);
     await clearOutputs(this.root, outputs);
