@@ -55,7 +55,10 @@ export async function sha256File(file: string | Buffer): Promise<string> {
  * where they resolve, the way the kernel would: component by component, through
  * every link the archive makes (`up -> ../..`, then `esc -> up/..`) and every
  * link on disk that the restore leaves (what clearOutputs removes does not
- * count), at most MAX_LINK_HOPS of them. Names in the refusal
+ * count), at most MAX_LINK_HOPS of them. node-tar cannot be left to do this:
+ * 7.5.23 refuses to write a file through a link already on disk, but it creates
+ * the chain above (it checks a link's target after collapsing `up/..`) and
+ * keeps setuid bits (both tried on the installed version). Names in the refusal
  * are escaped (printable): they are an attacker's bytes.
  */
 export async function assertArchiveSafe(archive: string | Buffer, outputs: readonly string[], root: string): Promise<void> {
