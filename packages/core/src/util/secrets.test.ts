@@ -32,6 +32,7 @@ describe('which variables a task inherits', () => {
     const task = taskEnvironment({ ...env, STRIDE_SIGNING_KEY_FILE: '/run/key.pem', STRIDE_ENCRYPTION_KEY_FILE: '/run/enc', STRIDE_DEPLOY_PASSWORD: 'x' });
     expect(Object.keys(task).filter((k) => k.startsWith('STRIDE_')).sort()).toEqual(['STRIDE_PARALLEL', 'STRIDE_REMOTE_ENDPOINT', 'STRIDE_REMOTE_SCOPE']);
     expect(task).toMatchObject({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'aws-secret-value-xyz', AWS_SESSION_TOKEN: 'aws-session-token-abc', HOME: '/home/ci' });
+    expect(task.STRIDE_REMOTE_ENDPOINT).toBe('https://***@minio.example');
   });
   it('names them by exact name or by what the name says', () => {
     for (const name of ['STRIDE_SIGNING_KEY', 'STRIDE_SIGNING_KEY_FILE', 'STRIDE_ENCRYPTION_KEY_FILE', 'STRIDE_SERVE_TOKEN', 'STRIDE_SERVE_TOKEN_2', 'STRIDE_AWS_ID_TOKEN', 'STRIDE_X_SECRET']) expect(isStrideSecretVariable(name), name).toBe(true);

@@ -55,10 +55,15 @@ export function isStrideSecretVariable(name: string): boolean {
   return STRIDE_SECRET_NAMES.has(name.toUpperCase()) || STRIDE_SECRET_PATTERN.test(name);
 }
 
-/** A copy of `env` without Stride's own secrets: what a task (a child process, a wrapped executor) gets. */
+/**
+ * A copy of `env` without Stride's own secrets: what a task (a child process,
+ * a wrapped executor) gets. Stride's endpoint variable passes without its
+ * userinfo (Stride refuses credentials there anyway, but not when no bucket is set).
+ */
 export function taskEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(env)) if (!isStrideSecretVariable(name)) out[name] = value;
+  if (out.STRIDE_REMOTE_ENDPOINT) out.STRIDE_REMOTE_ENDPOINT = redactUserinfo(out.STRIDE_REMOTE_ENDPOINT);
   return out;
 }
 
