@@ -13,6 +13,7 @@ import {
   LocalStore,
   maskSecrets,
   OutputsOnDisk,
+  secretMasker,
   parsePublicKey,
   RemoteCache,
   renderHtmlReport,
@@ -150,6 +151,8 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
   }
 
   const outcomes: TaskOutcome[] = [];
+  // Built once per run: replayed output is masked per task, on the fully cached path too.
+  const masker = secretMasker();
   try {
     const streaming = isStreaming();
     for await (const outcome of runner.run()) {
@@ -157,7 +160,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
       // Executed output was masked as it was captured; a restored one may come
       // from another machine (or an older Stride), so it is masked again here,
       // with this machine's secrets, before Nx prints or stores it.
-      const terminalOutput = maskSecrets(outcome.terminalOutput);
+      const terminalOutput = masker.mask(outcome.terminalOutput);
       // When streaming, Stride prints every line itself (executed tasks live,
       // restored ones as they are replayed) and Nx gets none, so nothing shows twice.
       const printedLive = outcome.cache === 'miss' && outcome.hash !== null;
