@@ -3,6 +3,7 @@ export { writeFileAtomic, writeJsonAtomic } from './util/atomic-write.js';
 export { createLimit } from './util/limit.js';
 export { parseAge, parseSize } from './util/units.js';
 export { formatBytes } from './util/format.js';
+export { MASK, maskSecrets, redactUserinfo, removeStrideSecrets, safeWarning, SecretMasker, secretMasker, taskEnvironment } from './util/secrets.js';
 export { printable } from './util/untrusted-text.js';
 export { listWorkspaceFiles } from './hash/workspace-files.js';
 export { FileIndex, type FileSelector } from './hash/file-selector.js';
@@ -24,7 +25,7 @@ export { parseRemoteSettings, refuseSecretSetting, isValidBucketName, TRUSTED_SC
 export { loadSigningKey, parsePublicKey, keyId, signArtifact, verifyArtifact, generateSigningKeyPair, type ArtifactSignature } from './remote/signing.js';
 export { writeArtifact, readArtifact, importArtifact, type ArtifactHeader } from './remote/artifact.js';
 export { createS3Store, ArtifactTooLargeError, type ObjectStore } from './remote/s3-store.js';
-export { RemoteCache, redactSecrets, type RemoteTier, type RemoteStats, type RemoteTransfer } from './remote/remote-cache.js';
+export { RemoteCache, type RemoteTier, type RemoteStats, type RemoteTransfer } from './remote/remote-cache.js';
 export { formatSummary } from './report/summary.js';
 export { toChromeTrace, type ChromeTrace, type TraceEvent } from './report/trace.js';
 export { renderHtmlReport } from './report/html.js';

@@ -4,7 +4,8 @@ import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../util/errors.js';
 import { objectKey, readOrder, writeLocation, type Location } from './locations.js';
-import { openObject, redactSecrets, sealObject } from './remote-cache.js';
+import { openObject, sealObject } from './remote-cache.js';
+import { maskSecrets } from '../util/secrets.js';
 import type { ObjectStore } from './s3-store.js';
 import type { RemoteSettings } from './settings.js';
 import { type ArtifactSignature, signArtifact, verifyArtifact } from './signing.js';
@@ -154,7 +155,7 @@ export class RemoteNxBlobs {
 
   private failed(error: unknown): void {
     this.failuresInARow++;
-    const message = redactSecrets(errorMessage(error));
+    const message = maskSecrets(errorMessage(error));
     if (this.failuresInARow >= FAILURES_BEFORE_COOL_DOWN) {
       this.coolingUntil = Date.now() + COOL_DOWN_MS;
       this.failuresInARow = 0;

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import type { EntryMeta, LocalStore } from '../store/local-store.js';
 import { errorMessage } from '../util/errors.js';
 import { createLimit } from '../util/limit.js';
+import { maskSecrets } from '../util/secrets.js';
+import { printable } from '../util/untrusted-text.js';
 import { mergeTimings, parseTimings, type TimingsFile } from '../schedule/timings.js';
 import { importArtifact, readArtifact, writeArtifact } from './artifact.js';
 import { type ObjectBytes, sizeOf } from './s3-http.js';
@@ -333,7 +335,8 @@ export class RemoteCache implements RemoteTier {
   }
 
   private failed(error: unknown): void {
-    const message = redactSecrets(errorMessage(error));
+    // Errors from the SDK or the network must never carry a credential, nor raw control characters, into a log.
+    const message = printable(maskSecrets(errorMessage(error)), 500);
     this.failuresInARow++;
     if (this.failuresInARow >= FAILURES_BEFORE_SWITCH_OFF) {
       this.stats.switchedOff = true;
@@ -360,16 +363,6 @@ export class RemoteCache implements RemoteTier {
     await this.tempDirReady;
     return join(dir, `remote-${hash}-${++this.tempCount}-${process.pid}-${this.runId}`);
   }
-}
-
-/** Errors from the SDK or the network must never carry a credential into a log. */
-export function redactSecrets(text: string, env: NodeJS.ProcessEnv = process.env): string {
-  let out = text;
-  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'STRIDE_SIGNING_KEY', 'STRIDE_ENCRYPTION_KEY', 'AWS_ACCESS_KEY_ID']) {
-    const value = env[name];
-    if (value && value.length >= 8) out = out.split(value).join('***');
-  }
-  return out;
 }
 
 /**

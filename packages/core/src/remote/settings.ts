@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { StrideError } from '../util/errors.js';
+import { redactUserinfo } from '../util/secrets.js';
 
 export type RemoteMode = 'read-write' | 'read-only' | 'write-only' | 'off';
 const MODES: readonly RemoteMode[] = ['read-write', 'read-only', 'write-only', 'off'];
@@ -85,23 +86,7 @@ export function parseRemoteSettings(raw: unknown, env: NodeJS.ProcessEnv, where:
     fail('bucket', `"${String(bucket)}" is not a bucket name S3 accepts`, '3-63 characters: lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit');
   }
 
-  let endpoint: string | undefined;
-  if (options.endpoint !== undefined) {
-    let url: URL | undefined;
-    try {
-      url = new URL(String(options.endpoint));
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      fail('endpoint', `"${String(options.endpoint)}" is not an http(s) URL`, 'e.g. "https://s3.eu-west-1.amazonaws.com" or "http://127.0.0.1:9000"');
-    }
-    const allowInsecure = toBool(options.allowInsecureHttp, false);
-    if (url!.protocol === 'http:' && !isLoopback(url!.hostname) && !allowInsecure) {
-      fail('endpoint', `refusing plain HTTP to ${url!.hostname}: artifacts and credentials would cross the network unencrypted`, 'use https, or set allowInsecureHttp: true (STRIDE_REMOTE_ALLOW_INSECURE_HTTP=true) if this network is private');
-    }
-    endpoint = url!.toString().replace(/\/$/, '');
-  }
+  const endpoint = options.endpoint === undefined ? undefined : parseEndpoint(String(options.endpoint), setting('endpoint'), toBool(options.allowInsecureHttp, false));
 
   const prefix = String(options.prefix ?? 'stride').replace(/^\/+|\/+$/g, '');
   const scope = String(options.scope ?? DEFAULT_SCOPE);
@@ -140,9 +125,53 @@ function positiveNumber(value: unknown, fallback: number, fail: () => never): nu
   return Number.isFinite(n) && n > 0 ? n : fail();
 }
 
-function isLoopback(host: string): boolean {
+/**
+ * The endpoint URL, checked: http(s) only, no credentials in it (they would be
+ * printed, and Stride signs with the AWS chain's credentials, never these), and
+ * plain HTTP only to a loopback address unless allowed. Errors never show the
+ * userinfo of what was given.
+ */
+function parseEndpoint(text: string, setting: string, allowInsecure: boolean): string {
+  const shown = redactUserinfo(text);
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new StrideError(`"${shown}" is not an http(s) URL`, { setting, value: shown, fix: 'e.g. "https://s3.eu-west-1.amazonaws.com" or "http://127.0.0.1:9000"' });
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new StrideError('the endpoint URL carries credentials (user:password@), which would end up in logs', {
+      setting,
+      value: shown,
+      fix: 'remove them from the URL: Stride takes its credentials from the AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, a role)',
+    });
+  }
+  if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecure) {
+    throw new StrideError(`refusing plain HTTP to ${url.hostname}: artifacts and credentials would cross the network unencrypted (only 127.0.0.0/8, ::1 and localhost count as loopback)`, {
+      setting,
+      value: shown,
+      fix: 'use https, or set allowInsecureHttp: true (STRIDE_REMOTE_ALLOW_INSECURE_HTTP=true) if this network is private',
+    });
+  }
+  return url.toString().replace(/\/$/, '');
+}
+
+/**
+ * Loopback by address, not by name: the host parsed as an IP (the URL parser
+ * has already normalised forms such as 127.1 or 0x7f.0.0.1), IPv4 in
+ * 127.0.0.0/8 or IPv6 ::1, or the name `localhost` exactly. A name that merely
+ * starts with "127." (127.attacker.example) is a DNS name like any other.
+ */
+export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '');
-  return bare === 'localhost' || bare === '::1' || bare.startsWith('127.');
+  if (bare === 'localhost') return true;
+  const version = isIP(bare);
+  if (version === 4) return Number(bare.split('.')[0]) === 127;
+  if (version === 6) return bare === '::1' || /^(0{1,4}:){7}0{0,3}1$/.test(bare) || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/i.test(bare);
+  return false;
 }
 
 /** Signing keys and other secrets are read from the environment only, never from nx.json. */

@@ -1,5 +1,6 @@
 import type { RunRecord, RunRecordTask } from '../run/run-record.js';
 import { formatBytes } from '../util/format.js';
+import { safeWarning } from '../util/secrets.js';
 import { formatDuration, placeTasks, wallMs } from './lanes.js';
 
 const COLOURS: Record<string, string> = { miss: '#4e79a7', local: '#59a14f', remote: '#76b7b2', failure: '#e15759', skipped: '#bab0ac' };
@@ -44,7 +45,7 @@ svg text{font:11px system-ui,sans-serif}.warn{color:#b00}
 </style></head><body>
 <h1>Stride run of ${escape(record.startedAt)}</h1>
 <table class="figures">${figures.map(([k, v]) => `<tr><td>${escape(k)}</td><td>${escape(v)}</td></tr>`).join('')}</table>
-${record.warnings.map((w) => `<p class="warn">Warning: ${escape(w)}</p>`).join('\n')}
+${record.warnings.map((w) => `<p class="warn">Warning: ${escape(safeWarning(w))}</p>`).join('\n')}
 <h2>Critical path: ${formatDuration(record.criticalPath.actual.ms)} of task time</h2>
 ${criticalPathTable(record, byId)}
 <h2>Timeline</h2>

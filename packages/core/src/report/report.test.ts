@@ -142,3 +142,33 @@ describe('stride stats', () => {
     expect(text).toContain('stride_history_hit_ratio{target="build"} 0.25');
   });
 });
+
+describe('warnings from untrusted bytes, and secrets', () => {
+  it('are masked and escaped in the record, the summary and the HTML report: one line each, no secret', () => {
+    const secret = 'aws-secret-for-the-report-test';
+    const previous = process.env.AWS_SECRET_ACCESS_KEY;
+    process.env.AWS_SECRET_ACCESS_KEY = secret;
+    try {
+      const record = buildRunRecord({
+        startedAt: T0,
+        endedAt: T0 + 100,
+        parallel: 1,
+        dag: { ids: [], dependencies: {} },
+        estimateMs: () => 0,
+        outcomes: [],
+        warnings: [`remote said ${secret}\n::error file=a::forged\u001b[31m`],
+        remote: { hits: 0, downloadBytes: 0, downloadMs: 0, uploads: 0, uploadBytes: 0, uploadMs: 0, alreadyStored: 0, refused: 1, notUploaded: 0, switchedOff: false, refusedObjects: [{ taskId: 'a:build', key: 'k\n::error::x', reason: `bad ${secret}` }], transfers: [] },
+      });
+      expect(record.warnings).toEqual(['remote said ***\\n::error file=a::forged\\x1b[31m']);
+      expect(record.remote?.refusedObjects[0]).toEqual({ taskId: 'a:build', key: 'k\\n::error::x', reason: 'bad ***' });
+      // A record written elsewhere (older Stride, another machine) is made safe again when printed.
+      const summary = formatSummary({ ...record, warnings: [`x\n::error::y ${secret}`] });
+      expect(summary).toContain('Stride warning: x\\n::error::y ***\n');
+      expect(summary.split('\n').some((line) => line.startsWith('::error'))).toBe(false);
+      expect(renderHtmlReport({ ...record, warnings: [`${secret}`] })).not.toContain(secret);
+    } finally {
+      if (previous === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+      else process.env.AWS_SECRET_ACCESS_KEY = previous;
+    }
+  });
+});

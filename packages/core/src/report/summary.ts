@@ -1,5 +1,6 @@
 import type { RunRecord, RunRecordTask } from '../run/run-record.js';
 import { formatBytes } from '../util/format.js';
+import { safeWarning } from '../util/secrets.js';
 import { formatDuration, wallMs } from './lanes.js';
 
 /** Steps of the critical path shown in full; longer paths show their head and tail. */
@@ -44,6 +45,7 @@ export function formatSummary(record: RunRecord): string {
     const r = record.remote;
     lines.push(`Remote: ${r.hits} downloaded (${formatBytes(r.downloadBytes)}), ${r.uploads} uploaded (${formatBytes(r.uploadBytes)}), ${r.alreadyStored} already there, ${r.refused} refused`);
   }
-  for (const warning of record.warnings) lines.push(`Stride warning: ${warning}`);
+  // The last step before the terminal: whatever built the warning, it prints as one line with no secret.
+  for (const warning of record.warnings) lines.push(`Stride warning: ${safeWarning(warning)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { RemoteStats } from '../remote/remote-cache.js';
 import { type CriticalPath, observedCriticalPath, predictedCriticalPath, type TaskDag, type TaskSpan } from '../schedule/critical-path.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
+import { safeWarning } from '../util/secrets.js';
 import type { CacheStatus, TaskOutcome, TaskPhases, TaskStatus } from './runner.js';
 
 /** One task in a run record; times are milliseconds since the run started. */
@@ -80,11 +81,17 @@ export function buildRunRecord(input: RunRecordInput): RunRecord {
       savedMs: o.savedMs,
       dependencies: [...(input.dag.dependencies[o.id] ?? [])],
     })),
-    warnings: [...input.warnings],
+    // Records are read by people, reports and the PR role's artifacts of CI: no secret, no raw control character.
+    warnings: input.warnings.map((w) => safeWarning(w)),
     setup: input.setup ?? {},
     criticalPath: { predicted: predictedCriticalPath(input.dag, input.estimateMs), actual: observedCriticalPath(input.dag, spans) },
-    ...(input.remote ? { remote: { ...input.remote, transfers: input.remote.transfers.map((t) => ({ ...t, startMs: Math.max(0, t.startMs - startedAt), endMs: Math.max(0, t.endMs - startedAt) })) } } : {}),
+    ...(input.remote ? { remote: { ...input.remote, refusedObjects: input.remote.refusedObjects.map(safeRefusal), transfers: input.remote.transfers.map((t) => ({ ...t, startMs: Math.max(0, t.startMs - startedAt), endMs: Math.max(0, t.endMs - startedAt) })) } } : {}),
   };
+}
+
+/** A refused object's fields came (in part) from the bucket: escaped, and masked like any warning. */
+function safeRefusal(refusal: { taskId: string; key: string; reason: string }): { taskId: string; key: string; reason: string } {
+  return { taskId: safeWarning(refusal.taskId), key: safeWarning(refusal.key), reason: safeWarning(refusal.reason) };
 }
 
 /** Writes `<runsDir>/<timestamp>.json` and `<runsDir>/last.json`, each atomically. */

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
+import { type SecretMasker, secretMasker, taskEnvironment } from '../util/secrets.js';
 
 export interface CapturedRun {
   exitCode: number;
-  /** stdout and stderr interleaved in the order they arrived. */
+  /** stdout and stderr interleaved in the order they arrived, every secret Stride knows masked. */
   output: string;
 }
 
@@ -10,11 +11,14 @@ export interface SpawnRequest {
   command: string;
   args?: readonly string[];
   cwd: string;
+  /** The task's environment; Stride's own secrets are removed from it whatever the caller passes. */
   env: NodeJS.ProcessEnv;
   /** Run `command` through the shell (a command line) rather than as a program path. */
   shell: boolean;
-  /** Called with each complete line as it arrives, for live output; never with a partial line. */
+  /** Called with each complete line as it arrives (secrets masked), for live output; never with a partial line. */
   onLine?: (line: string) => void;
+  /** What masks the output; by default every secret in this process's environment. */
+  masker?: SecretMasker;
   /**
    * Aborting kills the process and everything it started. The process then
    * runs in a process group of its own (POSIX), so that the whole tree can be
@@ -60,13 +64,19 @@ function installExitHook(): void {
  * Runs a process to completion with its output captured rather than printed,
  * so that tasks running side by side never interleave their lines: each task's
  * output is shown whole, under its own heading, when it finishes.
+ *
+ * This is where every task starts, so this is where Stride's secrets are kept
+ * from it (its environment) and from what it prints (the output, masked before
+ * anyone stores or shows it: a task may print a secret it found elsewhere, or
+ * one of the user's AWS secrets, which it does inherit).
  */
 export function runCaptured(request: SpawnRequest): Promise<CapturedRun> {
+  const masker = request.masker ?? secretMasker();
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const child = spawn(request.command, [...(request.args ?? [])], {
       cwd: request.cwd,
-      env: request.env,
+      env: taskEnvironment(request.env),
       shell: request.shell,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: request.signal !== undefined,
@@ -90,7 +100,7 @@ export function runCaptured(request: SpawnRequest): Promise<CapturedRun> {
       if (!request.onLine) return;
       const lines = (pending[stream] + chunk.toString('utf8')).split('\n');
       pending[stream] = lines.pop() ?? '';
-      for (const line of lines) request.onLine(line);
+      for (const line of lines) request.onLine(masker.mask(line));
     };
     child.stdout.on('data', collect('stdout'));
     child.stderr.on('data', collect('stderr'));
@@ -105,9 +115,9 @@ export function runCaptured(request: SpawnRequest): Promise<CapturedRun> {
         if (signal?.aborted) killGroup(child.pid, 'SIGKILL');
         ownGroups.delete(child.pid);
       }
-      for (const rest of [pending.stdout, pending.stderr]) if (rest && request.onLine) request.onLine(rest);
+      for (const rest of [pending.stdout, pending.stderr]) if (rest && request.onLine) request.onLine(masker.mask(rest));
       if (exitSignal) chunks.push(Buffer.from(`\nkilled by ${exitSignal}\n`));
-      resolve({ exitCode: code ?? 1, output: Buffer.concat(chunks).toString('utf8') });
+      resolve({ exitCode: code ?? 1, output: masker.mask(Buffer.concat(chunks).toString('utf8')) });
     });
   });
 }

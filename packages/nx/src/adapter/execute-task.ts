@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutorContext, Task, TaskGraph } from '@nx/devkit';
-import { type ExecutionResult, runCaptured, type SpawnRequest, strayWrites } from '@stride/core';
+import { type ExecutionResult, runCaptured, type SpawnRequest, strayWrites, taskEnvironment } from '@stride/core';
 import type { RunExecutorOptions } from '../executors/run/schema.js';
 import { isStreaming, printTaskLine } from './live-output.js';
 import { validateRunOptions } from './validate-options.js';
@@ -52,8 +52,11 @@ export class WorkerScratch {
 export async function executeTask(run: ExecutionContext, task: Task, rawOptions: Record<string, unknown>, hash: string, signal?: AbortSignal): Promise<ExecutionResult> {
   const options = validateRunOptions(task.id, rawOptions);
   const projectRoot = run.context.projectsConfigurations.projects[task.target.project]?.root ?? '.';
+  // The batch keeps Stride's secrets (it signs and encrypts); the task never
+  // sees them (runCaptured strips them again, whatever it is given). The
+  // user's AWS_* variables pass, as Nx passes them: a deploy may need them.
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...taskEnvironment(process.env),
     NX_TASK_TARGET_PROJECT: task.target.project,
     NX_TASK_TARGET_TARGET: task.target.target,
     ...(task.target.configuration ? { NX_TASK_TARGET_CONFIGURATION: task.target.configuration } : {}),

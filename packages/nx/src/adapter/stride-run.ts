@@ -11,7 +11,9 @@ import {
   loadEncryptionKey,
   loadSigningKey,
   LocalStore,
+  maskSecrets,
   OutputsOnDisk,
+  secretMasker,
   parsePublicKey,
   RemoteCache,
   renderHtmlReport,
@@ -45,9 +47,24 @@ export interface NxTaskResult {
  * One Stride run over some tasks of Nx's task graph (all of a batch, or the
  * single task of a non-batched run): hashes, restores, runs what is missing,
  * stores it, and reports each task as it finishes. The run record and the
- * summary line are written once every task is done.
+ * summary line are written once every task is done. Nothing it yields or
+ * throws carries a secret Stride knows.
  */
 export async function* strideRun(taskIds: readonly string[], context: ExecutorContext, taskGraph: TaskGraph): AsyncGenerator<NxTaskResult> {
+  try {
+    yield* run(taskIds, context, taskGraph);
+  } catch (error) {
+    // Nx prints what a batch throws: a setting's error, the SDK's, any other.
+    if (error instanceof Error) {
+      error.message = maskSecrets(error.message);
+      if (error.stack) error.stack = maskSecrets(error.stack);
+      throw error;
+    }
+    throw new Error(maskSecrets(String(error)));
+  }
+}
+
+async function* run(taskIds: readonly string[], context: ExecutorContext, taskGraph: TaskGraph): AsyncGenerator<NxTaskResult> {
   const startedAt = Date.now();
   const root = context.root;
   const settings = readSettings(root, context.nxJsonConfiguration);
@@ -134,19 +151,25 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   }
 
   const outcomes: TaskOutcome[] = [];
+  // Built once per run: replayed output is masked per task, on the fully cached path too.
+  const masker = secretMasker();
   try {
     const streaming = isStreaming();
     for await (const outcome of runner.run()) {
       outcomes.push(outcome);
+      // Executed output was masked as it was captured; a restored one may come
+      // from another machine (or an older Stride), so it is masked again here,
+      // with this machine's secrets, before Nx prints or stores it.
+      const terminalOutput = masker.mask(outcome.terminalOutput);
       // When streaming, Stride prints every line itself (executed tasks live,
       // restored ones as they are replayed) and Nx gets none, so nothing shows twice.
       const printedLive = outcome.cache === 'miss' && outcome.hash !== null;
-      if (streaming && !printedLive) printTaskOutput(outcome.id, outcome.terminalOutput);
+      if (streaming && !printedLive) printTaskOutput(outcome.id, terminalOutput);
       yield {
         task: outcome.id,
         result: {
           success: outcome.status === 'success',
-          terminalOutput: streaming ? '' : outcome.terminalOutput,
+          terminalOutput: streaming ? '' : terminalOutput,
           startTime: outcome.startTime,
           endTime: outcome.endTime,
         },

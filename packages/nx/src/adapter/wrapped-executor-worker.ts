@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ExecutorContext } from '@nx/devkit';
+import { removeStrideSecrets } from '@stride/core';
 
 export interface WrappedExecutorJob {
   root: string;
@@ -21,6 +22,10 @@ async function main(jobFile: string): Promise<boolean> {
   const job = JSON.parse(readFileSync(jobFile, 'utf8')) as WrappedExecutorJob;
   const context = JSON.parse(readFileSync(job.contextFile, 'utf8')) as ExecutorContext;
   const { runExecutor } = await import('@nx/devkit');
+  // The executor runs in this process and reads process.env: the parent already
+  // left Stride's secrets out; this makes sure, after Nx's code has loaded (it
+  // can load .env files, where a user may keep them).
+  removeStrideSecrets(process.env);
   const project = context.projectsConfigurations.projects[job.project];
   if (!project) throw new Error(`project ${job.project} is not in the workspace`);
   // runExecutor runs whatever executor the target names: point this target at

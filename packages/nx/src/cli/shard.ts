@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NxJsonConfiguration } from '@nx/devkit';
-import { LocalStore, planShards, TimingHistory, type TaskDag } from '@stride/core';
+import { LocalStore, planShards, safeWarning, TimingHistory, type TaskDag } from '@stride/core';
 import { openRemote } from '../adapter/open-remote.js';
 import { writeShardPlan } from '../adapter/shard-plan.js';
 import { targetOf } from '../adapter/task-id.js';
@@ -77,11 +77,11 @@ export async function shard(argv: string[], root: string): Promise<number> {
 
   const settings = readSettings(root, nxJson);
   const { history, warning } = await TimingHistory.load(join(settings.strideDir, 'timings.json'), targetOf);
-  if (warning) process.stderr.write(`stride shard: ${warning}\n`);
+  if (warning) process.stderr.write(`stride shard: ${safeWarning(warning)}\n`);
   const remote = await openRemote(settings, new LocalStore(settings.cacheDirectory, root));
   const team = await remote?.readTimings();
   if (team) history.mergeFrom(team);
-  for (const line of remote?.warnings ?? []) process.stderr.write(`stride shard: ${line}\n`);
+  for (const line of remote?.warnings ?? []) process.stderr.write(`stride shard: ${safeWarning(line)}\n`);
   const estimateMs = (id: string): number => history.estimate(id);
 
   const plan = planShards({ dag, unitOf: projectOf, estimateMs, total, parallel });

@@ -17,6 +17,7 @@ import {
   type ScopeTiers,
   type TokenGrant,
   errorMessage,
+  maskSecrets,
   formatBytes,
   formatOpenMetrics,
   formatSummary,
@@ -118,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`stride: unknown command "${command}"\n\n${HELP}`);
     return 2;
   } catch (error) {
-    process.stderr.write(`stride ${command}: ${errorMessage(error)}\n`);
+    process.stderr.write(`stride ${command}: ${maskSecrets(errorMessage(error))}\n`);
     return 1;
   }
 }
