@@ -1,4 +1,5 @@
 import { StrideError } from '../util/errors.js';
+import { PULL_REQUEST_SCOPE_PREFIX } from './locations.js';
 import { isValidBucketName } from './settings.js';
 
 export interface AwsPolicyRequest {
@@ -39,8 +40,12 @@ const OIDC_HOST = 'token.actions.githubusercontent.com';
  * The two IAM roles that make the trust tiers hold in the bucket itself, for
  * GitHub Actions' OIDC provider: a trusted writer that only the protected
  * branch's workflows can assume and that may write `trusted/`, and a
- * pull-request role that reads `trusted/` and reads and writes `scopes/` but can
- * never write `trusted/` (an explicit Deny, so no other grant can open it).
+ * pull-request role that reads `trusted/` and reads and writes `scopes/pr-*`
+ * (with its timings) and nothing else. Explicit Denies, which no other grant can
+ * open, keep it from writing `trusted/` and anything outside `scopes/pr-*`: no
+ * other scope name (not `local`, not a developer's) is a place it can write, so
+ * whatever scope a pull request claims, its objects land only where pull
+ * requests alone read them unsigned (`locations.ts`).
  */
 export function awsPolicies(request: AwsPolicyRequest): AwsPolicies {
   const fail = (setting: string, value: string, message: string, fix: string): never => {
@@ -74,7 +79,9 @@ export function awsPolicies(request: AwsPolicyRequest): AwsPolicies {
     Condition: { StringLike: { 's3:prefix': [prefix ? `${prefix}/*` : '*'] } },
   };
   const trustedObjects = [path('trusted/*'), path('timings/trusted.json')];
-  const scopeObjects = [path('scopes/*'), path('timings/scopes/*')];
+  const pullRequestObjects = [path(`scopes/${PULL_REQUEST_SCOPE_PREFIX}*`), path(`timings/scopes/${PULL_REQUEST_SCOPE_PREFIX}*`)];
+  // Every way of creating, changing or removing an object (CopyObject and multipart parts are PutObject).
+  const writes = ['s3:PutObject*', 's3:DeleteObject*', 's3:AbortMultipartUpload', 's3:RestoreObject', 's3:ReplicateObject'];
   return {
     trustedWriter: {
       trustPolicy: trust({ StringEquals: { [`${OIDC_HOST}:aud`]: 'sts.amazonaws.com', [`${OIDC_HOST}:sub`]: trustedSubject(request) } }),
@@ -90,8 +97,9 @@ export function awsPolicies(request: AwsPolicyRequest): AwsPolicies {
         Statement: [
           list,
           { Sid: 'ReadTrusted', Effect: 'Allow', Action: 's3:GetObject', Resource: trustedObjects },
-          { Sid: 'ReadWriteScopes', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], Resource: scopeObjects },
-          { Sid: 'NeverWriteTrusted', Effect: 'Deny', Action: ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'], Resource: trustedObjects },
+          { Sid: 'ReadWritePullRequestScopes', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], Resource: pullRequestObjects },
+          { Sid: 'NeverWriteTrusted', Effect: 'Deny', Action: writes, Resource: trustedObjects },
+          { Sid: 'NeverWriteOutsidePullRequestScopes', Effect: 'Deny', Action: writes, NotResource: pullRequestObjects },
         ],
       },
     },

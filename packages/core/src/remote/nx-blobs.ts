@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../util/errors.js';
-import { objectKey, readOrder, writeLocation, type Location } from './locations.js';
+import { objectKey, readOrder, signsAt, writeLocation, type Location } from './locations.js';
 import { openObject, redactSecrets, sealObject } from './remote-cache.js';
 import type { ObjectStore } from './s3-store.js';
 import type { RemoteSettings } from './settings.js';
@@ -118,7 +118,12 @@ export class RemoteNxBlobs {
     const canWrite = this.settings.mode === 'read-write' || this.settings.mode === 'write-only';
     if (!canWrite || !this.available) return;
     const location = writeLocation(this.settings);
+    // A developer on the default scope writes nothing to the bucket.
+    if (location === undefined) return;
     if (location === 'trusted' && this.publicKeys.length > 0 && !this.signingKey) return;
+    // Only a write into trusted/ is signed: a signed blob in a scope (a pull request's token, say) would be
+    // a forgery anyone with write access to trusted/ could copy there, so a scope's blob never carries one.
+    const signingKey = signsAt(location) ? this.signingKey : undefined;
     const key = this.key(location, hash);
     try {
       if (await this.objects.exists(key)) return this.succeeded();
@@ -132,7 +137,7 @@ export class RemoteNxBlobs {
         hash,
         bytes,
         payloadSha256,
-        ...(this.signingKey ? { signature: signArtifact(this.signingKey, hash, payloadSha256, 'nx-blob') } : {}),
+        ...(signingKey ? { signature: signArtifact(signingKey, hash, payloadSha256, 'nx-blob') } : {}),
       };
       const out = createWriteStream(temp);
       await new Promise<void>((resolve, reject) => out.write(`${JSON.stringify(header)}\n`, (e) => (e ? reject(e) : resolve())));
