@@ -35,6 +35,8 @@ const COOL_DOWN_MS = 30_000;
 export class RemoteNxBlobs {
   private failuresInARow = 0;
   private coolingUntil = 0;
+  /** Hashes whose object where this server writes was refused: its next upload replaces it rather than keeping the bad one. */
+  private readonly toReplace = new Set<string>();
 
   constructor(
     private readonly settings: RemoteSettings,
@@ -72,6 +74,7 @@ export class RemoteNxBlobs {
         if (!('refusal' in opened) && Buffer.isBuffer(opened.source)) await writeFile(temp, opened.source);
         const why = 'refusal' in opened ? opened.refusal : await this.extract(Buffer.isBuffer(opened.source) ? temp : opened.source, hash, location, dest);
         if (why === undefined) return true;
+        if (location === writeLocation(this.settings) && this.toReplace.size < 10_000) this.toReplace.add(hash);
         this.warn(`refused remote object ${key}: ${why}`);
       } catch (error) {
         this.failed(error);
@@ -126,7 +129,8 @@ export class RemoteNxBlobs {
     const signingKey = signsAt(location) ? this.signingKey : undefined;
     const key = this.key(location, hash);
     try {
-      if (await this.objects.exists(key)) return this.succeeded();
+      const replace = this.toReplace.has(hash);
+      if (!replace && (await this.objects.exists(key))) return this.succeeded();
       const digest = createHash('sha256');
       for await (const chunk of createReadStream(file)) digest.update(chunk as Buffer);
       const payloadSha256 = digest.digest('hex');
@@ -143,7 +147,8 @@ export class RemoteNxBlobs {
       await new Promise<void>((resolve, reject) => out.write(`${JSON.stringify(header)}\n`, (e) => (e ? reject(e) : resolve())));
       await pipeline(createReadStream(file), out);
       const sent = await sealObject({ file: temp, bytes: (await stat(temp)).size }, this.encryptionKey, `nx-blob:${hash}`, `${temp}.enc`);
-      await this.objects.upload(key, sent, false);
+      await this.objects.upload(key, sent, replace);
+      this.toReplace.delete(hash);
       this.succeeded();
     } catch (error) {
       this.failed(error);
