@@ -112,7 +112,7 @@ export function createCacheServer(options: CacheServerOptions): CacheServer {
         const received = await own.disk.tempFile();
         const temp = await own.disk.tempFile();
         try {
-          // The bucket is read in the same order (own scope, then trusted), verified; a hit lands in this scope's disk.
+          // The bucket is read as every run reads it (readOrder: trusted/ first, verified); a hit lands in this scope's disk.
           if (await own.remote.fetch(hash, received, temp)) {
             await own.disk.adopt(hash, received);
             const size = await own.disk.size(hash);

@@ -200,7 +200,7 @@ function awsPolicy(argv: string[]): number {
   process.stderr.write(
     [
       `Create two roles from this: trustedWriter (assumable only from ${values.repo} on ${values.branch}; its job sets STRIDE_REMOTE_SCOPE=trusted and gets STRIDE_SIGNING_KEY)`,
-      'and pullRequest (its jobs set STRIDE_REMOTE_SCOPE=pr-<number>, never get the signing key).',
+      'and pullRequest (its jobs set STRIDE_REMOTE_SCOPE=pr-<number> and never get the signing key; it may write only scopes/pr-*, every other write explicitly denied).',
       ...(values.account ? [] : ['Replace ACCOUNT_ID with the account that holds the token.actions.githubusercontent.com OIDC provider (or pass --account).']),
       '',
     ].join('\n'),
@@ -228,7 +228,7 @@ async function serve(argv: string[]): Promise<number> {
   const nxJson = existsSync(join(root, 'nx.json')) ? (JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as NxJsonConfiguration) : {};
   const settings = readSettings(root, nxJson);
   const defaultScope = settings.remote?.scope ?? DEFAULT_SCOPE;
-  // `token` or `token@scope`: a token reads its scope then trusted/, and writes only its scope.
+  // `token` or `token@scope`: a token reads trusted/ then its scope, and writes only its scope.
   const grants = (flag: string[] | undefined, env: string | undefined, access: TokenGrant['access'], source: string): Array<TokenGrant & { token: string }> =>
     [...(flag ?? []), ...(env ?? '').split(',')]
       .map((t) => t.trim())
