@@ -1,4 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { LocalStore } from '../store/local-store.js';
+import { RemoteCache } from './remote-cache.js';
+import type { ObjectStore } from './s3-store.js';
 import { objectKey, readOrder, runKind, signsAt, timingsKey, writeLocation } from './locations.js';
 import { parseRemoteSettings, type RemoteSettings } from './settings.js';
 
@@ -56,5 +60,27 @@ describe('the scope setting', () => {
   it('refuses write-only on the default scope, which would do nothing at all', () => {
     expect(() => settings(undefined, { mode: 'write-only' })).toThrow(/writes nothing to the bucket[\s\S]*setting: remote.mode[\s\S]*fix: set STRIDE_REMOTE_SCOPE/);
     expect(settings('pr-1', { mode: 'write-only' }).mode).toBe('write-only');
+  });
+});
+
+describe('sharded machines wait for each other only where they share', () => {
+  const unused: ObjectStore = {
+    location: 's3://acme-cache',
+    exists: () => Promise.reject(new Error('not called')),
+    download: () => Promise.reject(new Error('not called')),
+    upload: () => Promise.reject(new Error('not called')),
+  };
+  const store = new LocalStore('/nonexistent/.stride/cache', '/nonexistent');
+  const keys = generateKeyPairSync('ed25519');
+  const shares = (s: RemoteSettings, signing = false, publicKeys = false): boolean =>
+    new RemoteCache(s, unused, store, signing ? keys.privateKey : undefined, publicKeys ? [keys.publicKey] : []).sharesResults;
+
+  it('pull requests, named scopes and trusted runs with their key share; the default scope, read-only and a keyless trusted run do not', () => {
+    expect(shares(settings('pr-7'))).toBe(true);
+    expect(shares(settings('nightly'))).toBe(true);
+    expect(shares(settings('trusted'), true, true)).toBe(true);
+    expect(shares(settings())).toBe(false);
+    expect(shares(settings('pr-7', { mode: 'read-only' }))).toBe(false);
+    expect(shares(settings('trusted'), false, true)).toBe(false);
   });
 });

@@ -128,6 +128,16 @@ export class RemoteCache implements RemoteTier {
     return this.canRead && !this.stats.switchedOff;
   }
 
+  /**
+   * Whether what this run builds reaches other machines through the bucket: not
+   * on the default scope (which writes nothing), not read-only, not a trusted run
+   * without its key. The machines of one sharded job run alike, so when this one
+   * shares nothing, waiting for another's task is waiting in vain.
+   */
+  get sharesResults(): boolean {
+    return this.canWrite && writeLocation(this.settings) !== undefined && !(this.trusted && this.publicKeys.length > 0 && !this.signingKey);
+  }
+
   private get canRead(): boolean {
     return this.settings.mode === 'read-write' || this.settings.mode === 'read-only';
   }
