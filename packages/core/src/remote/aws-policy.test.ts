@@ -51,5 +51,7 @@ describe('stride aws-policy', () => {
     expect(() => awsPolicies({ bucket: 'Bad_Bucket', prefix: '', repo: 'a/b', branch: 'main' })).toThrow(/--bucket = "Bad_Bucket"[\s\S]*fix:/);
     expect(() => awsPolicies({ bucket: 'ok-bucket', prefix: '', repo: 'nope', branch: 'main' })).toThrow(/--repo[\s\S]*owner\/name/);
     expect(() => awsPolicies({ bucket: 'ok-bucket', prefix: '', repo: 'a/b', branch: 'release/*' })).toThrow(/--branch[\s\S]*no wildcards/);
+    expect(() => awsPolicies({ bucket: 'ok-bucket', prefix: 'stride*', repo: 'a/b', branch: 'main' })).toThrow(/--prefix[\s\S]*no wildcards/);
+    expect(() => awsPolicies({ bucket: 'ok-bucket', prefix: '${aws:username}', repo: 'a/b', branch: 'main' })).toThrow(/--prefix/);
   });
 });

@@ -55,6 +55,8 @@ export function awsPolicies(request: AwsPolicyRequest): AwsPolicies {
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(request.repo)) fail('--repo', request.repo, `"${request.repo}" is not a GitHub repository`, 'give it as owner/name, e.g. acme/monorepo');
   if (request.environment !== undefined && !/^[A-Za-z0-9._-]+$/.test(request.environment)) fail('--environment', request.environment, `"${request.environment}" is not a GitHub environment name this policy can pin`, 'name the environment the trusted job uses, e.g. stride-trusted');
   if (!/^[A-Za-z0-9._/-]+$/.test(request.branch) || request.branch.includes('..')) fail('--branch', request.branch, `"${request.branch}" is not a branch name this policy can pin`, 'name one protected branch, e.g. main (no wildcards)');
+  // IAM reads `*`, `?` and `${...}` in a resource as patterns and variables: a prefix holding one would widen every grant.
+  if (!/^[A-Za-z0-9._/-]*$/.test(request.prefix) || request.prefix.split('/').includes('..')) fail('--prefix', request.prefix, `"${request.prefix}" is not a key prefix this policy can pin`, 'use letters, digits, . _ - and /, as in remote.prefix (no wildcards)');
   if (request.account !== undefined && !/^\d{12}$/.test(request.account)) fail('--account', request.account, `"${request.account}" is not an AWS account id`, 'give the 12-digit id of the account holding the OIDC provider');
   const prefix = request.prefix.replace(/^\/+|\/+$/g, '');
   const path = (rest: string): string => `arn:aws:s3:::${request.bucket}/${prefix ? `${prefix}/` : ''}${rest}`;
