@@ -21,7 +21,8 @@ export { planShards, shardSpread, type ShardRequest, type ShardPlan, type Shard 
 export { TaskRunner, type CacheStatus, type TaskStatus, type TaskOutcome, type TaskPhases, type TaskHost, type TaskLimits, type ExecutionResult, type RunRequest } from './run/runner.js';
 export { buildRunRecord, writeRunRecord, type RunRecord, type RunRecordTask, type RunRecordInput } from './run/run-record.js';
 export { runCaptured, type CapturedRun, type SpawnRequest } from './run/spawn.js';
-export { parseRemoteSettings, refuseSecretSetting, isValidBucketName, TRUSTED_SCOPE, DEFAULT_SCOPE, type RemoteSettings, type RemoteMode } from './remote/settings.js';
+export { parseRemoteSettings, refuseSecretSetting, isValidBucketName, checkScope, TRUSTED_SCOPE, DEFAULT_SCOPE, type RemoteSettings, type RemoteMode } from './remote/settings.js';
+export { runKind, readOrder, writeLocation, PULL_REQUEST_SCOPE_PREFIX, type RunKind, type Location } from './remote/locations.js';
 export { loadSigningKey, parsePublicKey, keyId, signArtifact, verifyArtifact, generateSigningKeyPair, type ArtifactSignature } from './remote/signing.js';
 export { writeArtifact, readArtifact, importArtifact, type ArtifactHeader } from './remote/artifact.js';
 export { createS3Store, ArtifactTooLargeError, type ObjectStore } from './remote/s3-store.js';

@@ -24,19 +24,34 @@ describe('stride aws-policy', () => {
     expect(() => awsPolicies({ bucket: 'acme-cache', prefix: 'stride', repo: 'acme/mono', branch: 'main', environment: 'a*' })).toThrow(/--environment/);
   });
 
-  it('gives pull requests read access to trusted/, their scopes, and an explicit deny on writing trusted/', () => {
+  it('lets pull requests read trusted/ and write only scopes/pr-* (and its timings), with explicit Denies on everything else', () => {
     const all = statements(policies.pullRequest.permissionsPolicy);
     const allowedPuts = all.filter((s) => s.Effect === 'Allow' && actions(s).includes('s3:PutObject')).flatMap(resources);
-    expect(allowedPuts.every((r) => r.includes('/scopes/'))).toBe(true);
-    const deny = all.find((s) => s.Effect === 'Deny');
-    expect(actions(deny ?? {})).toContain('s3:PutObject');
-    expect(resources(deny ?? {})).toContain('arn:aws:s3:::acme-cache/stride/trusted/*');
-    expect(all.some((s) => s.Effect === 'Allow' && actions(s).includes('s3:GetObject') && resources(s).includes('arn:aws:s3:::acme-cache/stride/trusted/*'))).toBe(true);
+    expect(allowedPuts).toEqual(['arn:aws:s3:::acme-cache/stride/scopes/pr-*', 'arn:aws:s3:::acme-cache/stride/timings/scopes/pr-*']);
+    // No Allow anywhere grants a write outside those two patterns, nor any delete.
+    for (const s of all.filter((s) => s.Effect === 'Allow')) {
+      if (actions(s).some((a) => /Put|Delete|Abort|\*/.test(a))) expect(resources(s).every((r) => allowedPuts.includes(r))).toBe(true);
+    }
+    const denies = all.filter((s) => s.Effect === 'Deny');
+    const denyTrusted = denies.find((s) => resources(s).includes('arn:aws:s3:::acme-cache/stride/trusted/*'));
+    expect(actions(denyTrusted ?? {})).toEqual(expect.arrayContaining(['s3:PutObject*', 's3:DeleteObject*', 's3:AbortMultipartUpload']));
+    expect(resources(denyTrusted ?? {})).toContain('arn:aws:s3:::acme-cache/stride/timings/trusted.json');
+    // Every write is denied on every resource but the pull-request scopes: scopes/local, scopes/dev-alice, trusted/ alike.
+    const denyElsewhere = denies.find((s) => s.NotResource !== undefined);
+    expect(denyElsewhere?.Resource).toBeUndefined();
+    expect(actions(denyElsewhere ?? {})).toEqual(expect.arrayContaining(['s3:PutObject*', 's3:DeleteObject*', 's3:AbortMultipartUpload']));
+    expect([denyElsewhere?.NotResource].flat()).toEqual(allowedPuts);
+    // It reads trusted/ and pull-request scopes, not other scopes (a developer's objects are no PR's business).
+    const reads = all.filter((s) => s.Effect === 'Allow' && actions(s).includes('s3:GetObject')).flatMap(resources);
+    expect(reads).toEqual(expect.arrayContaining(['arn:aws:s3:::acme-cache/stride/trusted/*', 'arn:aws:s3:::acme-cache/stride/scopes/pr-*']));
+    expect(reads.some((r) => r.endsWith('/scopes/*'))).toBe(false);
   });
 
   it('refuses what it cannot pin, naming the flag and the fix', () => {
     expect(() => awsPolicies({ bucket: 'Bad_Bucket', prefix: '', repo: 'a/b', branch: 'main' })).toThrow(/--bucket = "Bad_Bucket"[\s\S]*fix:/);
     expect(() => awsPolicies({ bucket: 'ok-bucket', prefix: '', repo: 'nope', branch: 'main' })).toThrow(/--repo[\s\S]*owner\/name/);
     expect(() => awsPolicies({ bucket: 'ok-bucket', prefix: '', repo: 'a/b', branch: 'release/*' })).toThrow(/--branch[\s\S]*no wildcards/);
+    expect(() => awsPolicies({ bucket: 'ok-bucket', prefix: 'stride*', repo: 'a/b', branch: 'main' })).toThrow(/--prefix[\s\S]*no wildcards/);
+    expect(() => awsPolicies({ bucket: 'ok-bucket', prefix: '${aws:username}', repo: 'a/b', branch: 'main' })).toThrow(/--prefix/);
   });
 });

@@ -1,4 +1,5 @@
 import { StrideError } from '../util/errors.js';
+import { PULL_REQUEST_SCOPE_PREFIX } from './locations.js';
 import { isValidBucketName } from './settings.js';
 
 export interface AwsPolicyRequest {
@@ -39,8 +40,12 @@ const OIDC_HOST = 'token.actions.githubusercontent.com';
  * The two IAM roles that make the trust tiers hold in the bucket itself, for
  * GitHub Actions' OIDC provider: a trusted writer that only the protected
  * branch's workflows can assume and that may write `trusted/`, and a
- * pull-request role that reads `trusted/` and reads and writes `scopes/` but can
- * never write `trusted/` (an explicit Deny, so no other grant can open it).
+ * pull-request role that reads `trusted/` and reads and writes `scopes/pr-*`
+ * (with its timings) and nothing else. Explicit Denies, which no other grant can
+ * open, keep it from writing `trusted/` and anything outside `scopes/pr-*`: no
+ * other scope name (not `local`, not a developer's) is a place it can write, so
+ * whatever scope a pull request claims, its objects land only where pull
+ * requests alone read them unsigned (`locations.ts`).
  */
 export function awsPolicies(request: AwsPolicyRequest): AwsPolicies {
   const fail = (setting: string, value: string, message: string, fix: string): never => {
@@ -50,6 +55,8 @@ export function awsPolicies(request: AwsPolicyRequest): AwsPolicies {
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(request.repo)) fail('--repo', request.repo, `"${request.repo}" is not a GitHub repository`, 'give it as owner/name, e.g. acme/monorepo');
   if (request.environment !== undefined && !/^[A-Za-z0-9._-]+$/.test(request.environment)) fail('--environment', request.environment, `"${request.environment}" is not a GitHub environment name this policy can pin`, 'name the environment the trusted job uses, e.g. stride-trusted');
   if (!/^[A-Za-z0-9._/-]+$/.test(request.branch) || request.branch.includes('..')) fail('--branch', request.branch, `"${request.branch}" is not a branch name this policy can pin`, 'name one protected branch, e.g. main (no wildcards)');
+  // IAM reads `*`, `?` and `${...}` in a resource as patterns and variables: a prefix holding one would widen every grant.
+  if (!/^[A-Za-z0-9._/-]*$/.test(request.prefix) || request.prefix.split('/').includes('..')) fail('--prefix', request.prefix, `"${request.prefix}" is not a key prefix this policy can pin`, 'use letters, digits, . _ - and /, as in remote.prefix (no wildcards)');
   if (request.account !== undefined && !/^\d{12}$/.test(request.account)) fail('--account', request.account, `"${request.account}" is not an AWS account id`, 'give the 12-digit id of the account holding the OIDC provider');
   const prefix = request.prefix.replace(/^\/+|\/+$/g, '');
   const path = (rest: string): string => `arn:aws:s3:::${request.bucket}/${prefix ? `${prefix}/` : ''}${rest}`;
@@ -74,7 +81,9 @@ export function awsPolicies(request: AwsPolicyRequest): AwsPolicies {
     Condition: { StringLike: { 's3:prefix': [prefix ? `${prefix}/*` : '*'] } },
   };
   const trustedObjects = [path('trusted/*'), path('timings/trusted.json')];
-  const scopeObjects = [path('scopes/*'), path('timings/scopes/*')];
+  const pullRequestObjects = [path(`scopes/${PULL_REQUEST_SCOPE_PREFIX}*`), path(`timings/scopes/${PULL_REQUEST_SCOPE_PREFIX}*`)];
+  // Every way of creating, changing or removing an object (CopyObject and multipart parts are PutObject).
+  const writes = ['s3:PutObject*', 's3:DeleteObject*', 's3:AbortMultipartUpload', 's3:RestoreObject', 's3:ReplicateObject'];
   return {
     trustedWriter: {
       trustPolicy: trust({ StringEquals: { [`${OIDC_HOST}:aud`]: 'sts.amazonaws.com', [`${OIDC_HOST}:sub`]: trustedSubject(request) } }),
@@ -90,8 +99,9 @@ export function awsPolicies(request: AwsPolicyRequest): AwsPolicies {
         Statement: [
           list,
           { Sid: 'ReadTrusted', Effect: 'Allow', Action: 's3:GetObject', Resource: trustedObjects },
-          { Sid: 'ReadWriteScopes', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], Resource: scopeObjects },
-          { Sid: 'NeverWriteTrusted', Effect: 'Deny', Action: ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'], Resource: trustedObjects },
+          { Sid: 'ReadWritePullRequestScopes', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], Resource: pullRequestObjects },
+          { Sid: 'NeverWriteTrusted', Effect: 'Deny', Action: writes, Resource: trustedObjects },
+          { Sid: 'NeverWriteOutsidePullRequestScopes', Effect: 'Deny', Action: writes, NotResource: pullRequestObjects },
         ],
       },
     },

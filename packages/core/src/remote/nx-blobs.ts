@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm, stat, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../util/errors.js';
-import { objectKey, readOrder, writeLocation, type Location } from './locations.js';
+import { objectKey, readOrder, signsAt, writeLocation, type Location } from './locations.js';
 import { openObject, sealObject } from './remote-cache.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { ObjectStore } from './s3-store.js';
@@ -36,6 +36,8 @@ const COOL_DOWN_MS = 30_000;
 export class RemoteNxBlobs {
   private failuresInARow = 0;
   private coolingUntil = 0;
+  /** Hashes whose object where this server writes was refused: its next upload replaces it rather than keeping the bad one. */
+  private readonly toReplace = new Set<string>();
 
   constructor(
     private readonly settings: RemoteSettings,
@@ -73,6 +75,7 @@ export class RemoteNxBlobs {
         if (!('refusal' in opened) && Buffer.isBuffer(opened.source)) await writeFile(temp, opened.source);
         const why = 'refusal' in opened ? opened.refusal : await this.extract(Buffer.isBuffer(opened.source) ? temp : opened.source, hash, location, dest);
         if (why === undefined) return true;
+        if (location === writeLocation(this.settings) && this.toReplace.size < 10_000) this.toReplace.add(hash);
         this.warn(`refused remote object ${key}: ${why}`);
       } catch (error) {
         this.failed(error);
@@ -119,10 +122,16 @@ export class RemoteNxBlobs {
     const canWrite = this.settings.mode === 'read-write' || this.settings.mode === 'write-only';
     if (!canWrite || !this.available) return;
     const location = writeLocation(this.settings);
+    // A developer on the default scope writes nothing to the bucket.
+    if (location === undefined) return;
     if (location === 'trusted' && this.publicKeys.length > 0 && !this.signingKey) return;
+    // Only a write into trusted/ is signed: a signed blob in a scope (a pull request's token, say) would be
+    // a forgery anyone with write access to trusted/ could copy there, so a scope's blob never carries one.
+    const signingKey = signsAt(location) ? this.signingKey : undefined;
     const key = this.key(location, hash);
     try {
-      if (await this.objects.exists(key)) return this.succeeded();
+      const replace = this.toReplace.has(hash);
+      if (!replace && (await this.objects.exists(key))) return this.succeeded();
       const digest = createHash('sha256');
       for await (const chunk of createReadStream(file)) digest.update(chunk as Buffer);
       const payloadSha256 = digest.digest('hex');
@@ -133,13 +142,14 @@ export class RemoteNxBlobs {
         hash,
         bytes,
         payloadSha256,
-        ...(this.signingKey ? { signature: signArtifact(this.signingKey, hash, payloadSha256, 'nx-blob') } : {}),
+        ...(signingKey ? { signature: signArtifact(signingKey, hash, payloadSha256, 'nx-blob') } : {}),
       };
       const out = createWriteStream(temp);
       await new Promise<void>((resolve, reject) => out.write(`${JSON.stringify(header)}\n`, (e) => (e ? reject(e) : resolve())));
       await pipeline(createReadStream(file), out);
       const sent = await sealObject({ file: temp, bytes: (await stat(temp)).size }, this.encryptionKey, `nx-blob:${hash}`, `${temp}.enc`);
-      await this.objects.upload(key, sent, false);
+      await this.objects.upload(key, sent, replace);
+      this.toReplace.delete(hash);
       this.succeeded();
     } catch (error) {
       this.failed(error);

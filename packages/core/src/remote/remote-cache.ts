@@ -14,7 +14,7 @@ import { type ObjectBytes, sizeOf } from './s3-http.js';
 import { ArtifactTooLargeError, type Downloaded, type ObjectStore } from './s3-store.js';
 import { TRUSTED_SCOPE, type RemoteSettings } from './settings.js';
 import { keyId, verifyArtifact } from './signing.js';
-import { type Location, objectKey, readOrder } from './locations.js';
+import { type Location, objectKey, readOrder, signsAt, timingsKey, writeLocation } from './locations.js';
 
 /** What the runner needs of a remote tier. */
 export interface RemoteTier {
@@ -62,9 +62,11 @@ const MAX_TIMINGS_BYTES = 4 * 1024 * 1024;
 const FAILURES_BEFORE_SWITCH_OFF = 3;
 
 /**
- * The S3 remote tier with trust tiers: a trusted run reads and writes only
- * `<prefix>/trusted/`; any other run reads its own `<prefix>/scopes/<scope>/`
- * then `trusted/`, and writes only its own scope. With public keys configured,
+ * The S3 remote tier with trust tiers (where each kind of run reads and writes
+ * is decided in `locations.ts`): every run reads `<prefix>/trusted/` first; a
+ * pull-request or named scope then reads its own `<prefix>/scopes/<scope>/`; a
+ * trusted run writes `trusted/`, a developer on the default scope writes
+ * nothing, anyone else only its own scope. With public keys configured,
  * nothing from `trusted/` is restored without a valid signature, so an artifact
  * an untrusted job wrote, wherever it wrote it, never reaches a trusted build.
  * Remote trouble never fails a task: it is counted, reported once, and after
@@ -126,6 +128,16 @@ export class RemoteCache implements RemoteTier {
 
   get readable(): boolean {
     return this.canRead && !this.stats.switchedOff;
+  }
+
+  /**
+   * Whether what this run builds reaches other machines through the bucket: not
+   * on the default scope (which writes nothing), not read-only, not a trusted run
+   * without its key. The machines of one sharded job run alike, so when this one
+   * shares nothing, waiting for another's task is waiting in vain.
+   */
+  get sharesResults(): boolean {
+    return this.canWrite && writeLocation(this.settings) !== undefined && !(this.trusted && this.publicKeys.length > 0 && !this.signingKey);
   }
 
   private get canRead(): boolean {
@@ -196,7 +208,7 @@ export class RemoteCache implements RemoteTier {
   }
 
   scheduleUpload(meta: EntryMeta): void {
-    if (!this.canWrite || this.stats.switchedOff) return;
+    if (!this.canWrite || this.stats.switchedOff || writeLocation(this.settings) === undefined) return;
     if (this.trusted && this.publicKeys.length > 0 && !this.signingKey) return;
     const job = this.limit(() => this.upload(meta)).finally(() => this.pending.delete(job));
     this.pending.add(job);
@@ -204,7 +216,7 @@ export class RemoteCache implements RemoteTier {
 
   private async upload(meta: EntryMeta): Promise<void> {
     if (this.stats.switchedOff) return;
-    const location = this.trusted ? 'trusted' : 'scope';
+    const location = writeLocation(this.settings) as Location;
     const key = this.key(location, meta.hash);
     const replace = this.toReplace.has(meta.hash);
     const file = await this.tempFile(meta.hash);
@@ -215,7 +227,8 @@ export class RemoteCache implements RemoteTier {
         this.stats.alreadyStored++;
         return;
       }
-      const { body } = await writeArtifact(this.store, meta, file, this.signingKey);
+      // Only what goes to trusted/ is signed: a signed artifact in a scope could be copied into trusted/.
+      const { body } = await writeArtifact(this.store, meta, file, signsAt(location) ? this.signingKey : undefined);
       const bytes = sizeOf(body);
       if (bytes > this.settings.maxArtifactBytes) {
         this.objectWarnings.push(`${meta.taskId}: not uploaded, ${bytes} bytes is over remote.maxArtifactSize`);
@@ -244,23 +257,18 @@ export class RemoteCache implements RemoteTier {
     }
   }
 
-  private timingsKey(location: Location): string {
-    const where = location === 'trusted' ? 'trusted' : `scopes/${this.settings.scope}`;
-    return `${this.settings.prefix ? `${this.settings.prefix}/` : ''}timings/${where}.json`;
-  }
-
   /**
    * The team's timing history, so a fresh machine schedules well on its first
-   * run: a trusted run reads only the trusted history, any other run its own
-   * scope's too. It only orders tasks, never decides what is restored, so it is
+   * run, read from where artifacts are (`readOrder`): a trusted run and a
+   * developer read only the trusted history, a pull-request or named scope its
+   * own scope's too. It only orders tasks, never decides what is restored, so it is
    * not signed; malformed entries are dropped.
    */
   async readTimings(): Promise<TimingsFile | undefined> {
     if (!this.canRead || this.stats.switchedOff) return undefined;
-    const locations: Array<Location> = this.trusted ? ['trusted'] : ['trusted', 'scope'];
     let merged: TimingsFile | undefined;
-    for (const location of locations) {
-      const found = await this.readTimingsFrom(this.timingsKey(location));
+    for (const location of readOrder(this.settings)) {
+      const found = await this.readTimingsFrom(timingsKey(this.settings, location));
       if (found) merged = merged ? mergeTimings(merged, found) : found;
       if (this.stats.switchedOff) break;
     }
@@ -288,10 +296,11 @@ export class RemoteCache implements RemoteTier {
    * which only costs a slightly worse order once). Written in the end-of-run flush.
    */
   scheduleTimingsUpload(history: () => TimingsFile): void {
-    if (!this.canWrite || this.stats.switchedOff) return;
+    const location = writeLocation(this.settings);
+    if (!this.canWrite || this.stats.switchedOff || location === undefined) return;
     if (this.trusted && this.publicKeys.length > 0 && !this.signingKey) return;
     const job = this.limit(async () => {
-      const key = this.timingsKey(this.trusted ? 'trusted' : 'scope');
+      const key = timingsKey(this.settings, location);
       const current = await this.readTimingsFrom(key);
       if (this.stats.switchedOff) return;
       try {

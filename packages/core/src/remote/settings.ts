@@ -7,7 +7,11 @@ const MODES: readonly RemoteMode[] = ['read-write', 'read-only', 'write-only', '
 
 /** The scope of trusted writers (main, release); every other scope is untrusted. */
 export const TRUSTED_SCOPE = 'trusted';
-/** Runs that name no scope are untrusted: a laptop or a PR must opt in to nothing. */
+/**
+ * Runs that name no scope (a developer's machine) are untrusted and read only
+ * `trusted/`, writing nothing to the bucket: no job, whatever scope it claims,
+ * can put an object where they read without a signature (see `locations.ts`).
+ */
 export const DEFAULT_SCOPE = 'local';
 
 /** The S3 remote cache's settings, checked and with defaults applied. */
@@ -90,8 +94,10 @@ export function parseRemoteSettings(raw: unknown, env: NodeJS.ProcessEnv, where:
 
   const prefix = String(options.prefix ?? 'stride').replace(/^\/+|\/+$/g, '');
   const scope = String(options.scope ?? DEFAULT_SCOPE);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(scope)) {
-    fail('scope', `invalid scope "${scope}"`, 'use "trusted" for protected-branch CI, or a name such as "pr-123" (letters, digits, . _ -)');
+  const scopeProblem = checkScope(scope);
+  if (scopeProblem) fail('scope', scopeProblem.message, scopeProblem.fix);
+  if (scope === DEFAULT_SCOPE && mode === 'write-only') {
+    fail('mode', `mode "write-only" with the scope "${DEFAULT_SCOPE}" would do nothing: a run on the default scope writes nothing to the bucket`, 'set STRIDE_REMOTE_SCOPE (trusted for protected-branch CI, pr-<number> for pull requests), or use mode read-only');
   }
   const publicKeys = options.publicKeys ?? [];
   if (!Array.isArray(publicKeys) || publicKeys.some((k) => typeof k !== 'string')) {
@@ -112,6 +118,25 @@ export function parseRemoteSettings(raw: unknown, env: NodeJS.ProcessEnv, where:
     publicKeys: publicKeys as string[],
     allowInsecureHttp: toBool(options.allowInsecureHttp, false),
   };
+}
+
+/**
+ * Why a scope name is refused, if it is: S3 keys and IAM resources are
+ * case-sensitive, so `Trusted` or `PR-7` would be an ordinary scope that merely
+ * looks like a trusted or pull-request one; better said at once than found out.
+ */
+export function checkScope(scope: string): { message: string; fix: string } | undefined {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(scope)) {
+    return { message: `invalid scope "${scope}"`, fix: 'use "trusted" for protected-branch CI, "pr-<number>" for pull requests, or a name such as "dev-alice" (letters, digits, . _ -)' };
+  }
+  const lower = scope.toLowerCase();
+  for (const reserved of [TRUSTED_SCOPE, DEFAULT_SCOPE]) {
+    if (lower === reserved && scope !== reserved) return { message: `scope "${scope}" is not "${reserved}": scope names are case-sensitive`, fix: `write it "${reserved}"` };
+  }
+  if (lower.startsWith('pr-') && !scope.startsWith('pr-')) {
+    return { message: `scope "${scope}" is not a pull-request scope: scope names are case-sensitive, and pull requests write only scopes/pr-*`, fix: `write it "pr-${scope.slice(3)}"` };
+  }
+  return undefined;
 }
 
 function toBool(value: unknown, fallback: boolean): boolean {

@@ -13,7 +13,7 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function start(maxBodyBytes = 1024): Promise<{ url: string; disk: DiskBlobs; log: AccessLogEntry[]; port: number }> {
+async function start(maxBodyBytes = 1024, anonymous = false): Promise<{ url: string; disk: DiskBlobs; log: AccessLogEntry[]; port: number }> {
   const root = join(mkdtempSync(join(tmpdir(), 'stride-serve-')), 'blobs');
   const disks = new Map<string, DiskBlobs>();
   const tiers = (scope: string) => {
@@ -24,12 +24,15 @@ async function start(maxBodyBytes = 1024): Promise<{ url: string; disk: DiskBlob
   const log: AccessLogEntry[] = [];
   running = createCacheServer({
     tiers,
-    tokens: [
-      { token: 'rw', access: 'read-write', scope: 'local' },
-      { token: 'ro', access: 'read-only', scope: 'local' },
-      { token: 'main', access: 'read-write', scope: 'trusted' },
-      { token: 'pr', access: 'read-write', scope: 'pr-7' },
-    ],
+    tokens: anonymous
+      ? []
+      : [
+          { token: 'rw', access: 'read-write', scope: 'local' },
+          { token: 'ro', access: 'read-only', scope: 'local' },
+          { token: 'main', access: 'read-write', scope: 'trusted' },
+          { token: 'pr', access: 'read-write', scope: 'pr-7' },
+        ],
+    ...(anonymous ? { anonymous: { access: 'read-write' as const, scope: 'local' } } : {}),
     maxBodyBytes,
     requestTimeoutMs: 10_000,
     uploadConcurrency: 2,
@@ -86,6 +89,46 @@ describe('the cache server', () => {
     // Main then stores its own: the PR's object did not block it.
     expect((await fetch(`${url}/v1/cache/next-main-hash`, { method: 'PUT', headers: auth('main'), body: Buffer.from('clean too') })).status).toBe(200);
     expect(await (await fetch(`${url}/v1/cache/next-main-hash`, { headers: auth('main') })).text()).toBe('clean too');
+  });
+
+  it('answers a malformed % escape in the path with 400, not 500', async () => {
+    const { url, port } = await start();
+    expect((await fetch(`${url}/v1/cache/%E0%A4%A`, { headers: auth('ro') })).status).toBe(400);
+    expect((await fetch(`${url}/v1/cache/%ZZ`, { method: 'PUT', headers: auth('rw'), body: 'x' })).status).toBe(400);
+    // A well-formed escape of a valid hash still works.
+    expect((await fetch(`${url}/v1/cache/%61bc`, { method: 'PUT', headers: auth('rw'), body: 'x' })).status).toBe(200);
+    expect(await (await fetch(`${url}/v1/cache/abc`, { headers: auth('ro') })).text()).toBe('x');
+    expect(port).toBeGreaterThan(0);
+  });
+
+  it('without tokens, answers only requests addressed to its loopback address and port, and none from a web page', async () => {
+    const { url, port, log } = await start(1024, true);
+    const raw = (headers: string): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(`PUT /v1/cache/rebound HTTP/1.1\r\n${headers}Content-Length: 6\r\nConnection: close\r\n\r\npoison`));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk.toString()));
+        socket.on('close', () => resolve(answer));
+      });
+    // DNS rebinding: the browser sends the attacker's name as Host.
+    const rebound = await raw('Host: evil.example:' + port + '\r\n');
+    expect(rebound).toMatch(/^HTTP\/1\.1 403/);
+    expect(rebound).toContain('is not this server\'s loopback address');
+    expect(await raw('Host: 127.0.0.1.evil.example:' + port + '\r\n')).toMatch(/^HTTP\/1\.1 403/);
+    expect(await raw(`Host: 127.0.0.1:${port + 1}\r\n`)).toMatch(/^HTTP\/1\.1 403/);
+    // No Host at all: Node's HTTP/1.1 parser answers 400 before Stride sees it.
+    expect(await raw('')).toMatch(/^HTTP\/1\.1 40[03]/);
+    // A cross-site request: a loopback Host, but a foreign Origin (or the opaque "null" one).
+    const crossSite = await raw(`Host: 127.0.0.1:${port}\r\nOrigin: http://evil.example\r\n`);
+    expect(crossSite).toMatch(/^HTTP\/1\.1 403/);
+    expect(crossSite).toContain('requests from web pages (Origin "http://evil.example") are refused');
+    expect(await raw(`Host: localhost:${port}\r\nOrigin: null\r\n`)).toMatch(/^HTTP\/1\.1 403/);
+    expect((await fetch(`${url}/v1/cache/rebound`)).status).toBe(404);
+    // What a local client sends is served.
+    expect(await raw(`Host: localhost:${port}\r\n`)).toMatch(/^HTTP\/1\.1 200/);
+    expect(await raw(`Host: [::1]:${port}\r\nOrigin: http://localhost:3000\r\n`)).toMatch(/^HTTP\/1\.1 409/);
+    expect(await (await fetch(`${url}/v1/cache/rebound`)).text()).toBe('poison');
+    expect(log.filter((e) => e.status === 403).every((e) => e.access === 'none')).toBe(true);
   });
 
   it('logs every request without its token', async () => {

@@ -2,9 +2,11 @@ import { timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { RemoteNxBlobs } from '../remote/nx-blobs.js';
 import { TRUSTED_SCOPE } from '../remote/settings.js';
 import { errorMessage } from '../util/errors.js';
+import { printable } from '../util/untrusted-text.js';
 import { createLimit } from '../util/limit.js';
 import { BodyTooLargeError, type DiskBlobs, isValidBlobHash } from './disk-blobs.js';
 
@@ -78,8 +80,12 @@ export function createCacheServer(options: CacheServerOptions): CacheServer {
     return found ? { access: found.access, scope: found.scope } : undefined;
   };
 
-  /** A scope reads its own blobs, then the trusted ones; `trusted` reads only its own. */
-  const readScopes = (scope: string): string[] => (scope === TRUSTED_SCOPE ? [TRUSTED_SCOPE] : [scope, TRUSTED_SCOPE]);
+  /**
+   * The server's disk, read as the bucket is: trusted blobs first, then the
+   * token's own scope (its folder holds only what tokens of that scope wrote,
+   * and what this server fetched for them); `trusted` reads only its own.
+   */
+  const readScopes = (scope: string): string[] => (scope === TRUSTED_SCOPE ? [TRUSTED_SCOPE] : [TRUSTED_SCOPE, scope]);
 
   const handle = async (request: IncomingMessage, response: ServerResponse, grant: TokenGrant | undefined): Promise<number> => {
     const access: Access = grant?.access ?? 'none';
@@ -87,8 +93,8 @@ export function createCacheServer(options: CacheServerOptions): CacheServer {
     if (url === '/healthz') return text(response, 200, 'ok');
     const match = PATH.exec(url);
     if (!match) return text(response, 404, 'Not found: the cache lives under /v1/cache/{hash}');
-    const hash = decodeURIComponent(match[1] as string);
-    if (!isValidBlobHash(hash)) return text(response, 400, 'Invalid hash');
+    const hash = decodePathSegment(match[1] as string);
+    if (hash === undefined || !isValidBlobHash(hash)) return text(response, 400, 'Invalid hash');
     if (access === 'none') return text(response, 401, 'Missing or invalid authentication token.');
 
     const own = options.tiers((grant as TokenGrant).scope);
@@ -106,7 +112,7 @@ export function createCacheServer(options: CacheServerOptions): CacheServer {
         const received = await own.disk.tempFile();
         const temp = await own.disk.tempFile();
         try {
-          // The bucket is read in the same order (own scope, then trusted), verified; a hit lands in this scope's disk.
+          // The bucket is read as every run reads it (readOrder: trusted/ first, verified); a hit lands in this scope's disk.
           if (await own.remote.fetch(hash, received, temp)) {
             await own.disk.adopt(hash, received);
             const size = await own.disk.size(hash);
@@ -167,8 +173,10 @@ export function createCacheServer(options: CacheServerOptions): CacheServer {
 
   const server = createServer((request, response) => {
     const started = Date.now();
-    const grant = grantOf(request);
-    handle(request, response, grant)
+    // Without tokens anything that reaches the port may write: only requests addressed to loopback, from no other site.
+    const foreign = options.anonymous ? foreignRequest(request) : undefined;
+    const grant = foreign ? undefined : grantOf(request);
+    (foreign ? Promise.resolve(text(response, 403, foreign)) : handle(request, response, grant))
       .catch((error: unknown) => {
         if (!response.headersSent) text(response, 500, `Stride cache server error: ${errorMessage(error)}`);
         else response.destroy();
@@ -194,6 +202,55 @@ export function createCacheServer(options: CacheServerOptions): CacheServer {
       server.closeAllConnections();
     },
   };
+}
+
+/** A path segment's `%` escapes decoded, or undefined when one is malformed (a client error, not the server's). */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+function isLoopbackName(host: string): boolean {
+  const bare = host.toLowerCase();
+  if (bare === 'localhost' || bare === '::1') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  return isIP(bare) === 6 && /^::ffff:127\./.test(bare);
+}
+
+/**
+ * Why a request to a server without tokens is refused, if it is. Such a server
+ * listens on loopback only, but a web page the developer opens can still reach
+ * it by DNS rebinding (a name of the attacker's that resolves to 127.0.0.1,
+ * which the browser then sends as `Host`) or by a cross-site request (which
+ * carries the page's `Origin`): so the `Host` must name loopback and this
+ * server's port, and an `Origin`, when there is one, must be loopback too.
+ */
+function foreignRequest(request: IncomingMessage): string | undefined {
+  const fix = 'this server has no token, so it answers only requests addressed to loopback; set STRIDE_SERVE_TOKEN to serve other names';
+  const host = request.headers.host ?? '';
+  const parsed = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(host);
+  const name = parsed ? (parsed[1] ?? parsed[2] ?? '') : '';
+  const port = parsed?.[3] !== undefined ? Number(parsed[3]) : 80;
+  if (!parsed || !isLoopbackName(name) || port !== request.socket.localPort) {
+    return `Forbidden: Host "${printable(host, 100)}" is not this server's loopback address (127.0.0.1:${request.socket.localPort} or localhost:${request.socket.localPort}); ${fix}.`;
+  }
+  const origin = request.headers.origin;
+  if (origin !== undefined) {
+    let originHost: string | undefined;
+    try {
+      const url = new URL(origin);
+      originHost = url.protocol === 'http:' || url.protocol === 'https:' ? url.hostname.replace(/^\[|\]$/g, '') : undefined;
+    } catch {
+      originHost = undefined;
+    }
+    if (originHost === undefined || !isLoopbackName(originHost)) {
+      return `Forbidden: requests from web pages (Origin "${printable(origin, 100)}") are refused; ${fix}.`;
+    }
+  }
+  return undefined;
 }
 
 function text(response: ServerResponse, status: number, body: string): number {

@@ -3,6 +3,7 @@ import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   buildRunRecord,
   createS3Store,
+  DEFAULT_SCOPE,
   errorMessage,
   formatSummary,
   FileHasher,
@@ -111,6 +112,8 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     if (!task) return {};
     return resolveTaskOptions(task, context.projectsConfigurations.projects[task.target.project]?.targets?.[task.target.target]);
   };
+  // Read (and checked) whenever STRIDE_SHARD_PLAN is set; waited on only when the machines share through the bucket.
+  const shardWaits = process.env.STRIDE_SHARD_PLAN ? loadShardWaits(process.env.STRIDE_SHARD_PLAN, root, startedAt) : undefined;
   const runner = new TaskRunner({
     dag,
     parallel,
@@ -119,7 +122,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     readCache: process.env.NX_SKIP_NX_CACHE !== 'true',
     estimateMs,
     bail: process.env.STRIDE_BAIL === 'true',
-    ...(process.env.STRIDE_SHARD_PLAN ? { awaitRemoteUntil: loadShardWaits(process.env.STRIDE_SHARD_PLAN, root, startedAt) } : {}),
+    ...(shardWaits && remote?.sharesResults ? { awaitRemoteUntil: shardWaits } : {}),
     host: {
       // Bad values fail the task when it runs (executeTask validates with a full message).
       limits: (id) => {
@@ -139,6 +142,11 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
       },
     },
   });
+  if (shardWaits && remote && settings.remote?.scope === DEFAULT_SCOPE) {
+    runner.warnings.push(
+      `STRIDE_SHARD_PLAN is set, but on the default scope (${DEFAULT_SCOPE}) a run uploads nothing, so this machine builds the tasks other shards own instead of waiting for them: set STRIDE_REMOTE_SCOPE (trusted on the main branch, pr-<number> for pull requests)`,
+    );
+  }
   if (loadWarning) runner.warnings.push(loadWarning);
   if (timingsWarning) runner.warnings.push(timingsWarning);
   if (outputsWarning) runner.warnings.push(outputsWarning);

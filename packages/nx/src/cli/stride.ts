@@ -7,6 +7,7 @@ import {
   collectGarbage,
   computeStats,
   createCacheServer,
+  checkScope,
   createS3Store,
   DEFAULT_SCOPE,
   DiskBlobs,
@@ -15,6 +16,7 @@ import {
   parsePublicKey,
   RemoteNxBlobs,
   type ScopeTiers,
+  TRUSTED_SCOPE,
   type TokenGrant,
   errorMessage,
   maskSecrets,
@@ -63,15 +65,18 @@ Usage:
       Tokens: --token (read-write) and --read-only-token, or better STRIDE_SERVE_TOKEN
       and STRIDE_SERVE_READ_ONLY_TOKEN (comma-separated lists), which stay out of ps.
       Write token@scope to bind a token to a scope (token@trusted for main, token@pr-12):
-      it reads its scope then trusted/, and writes only its scope.
-      Without any token it listens on loopback only. Logs one JSON line per request.
+      it reads trusted/ then its scope, and writes only its scope; only the trusted
+      scope's blobs are signed. Without any token it listens on loopback only and
+      answers only requests addressed to loopback (Host), from no web page (Origin).
+      Logs one JSON line per request.
   stride aws-policy --bucket <b> --repo <owner/name> [--prefix <p>] [--branch main] [--account <id>]
                     [--environment <name>]
       Prints (JSON) the two IAM roles for GitHub Actions' OIDC provider that make the
       trust tiers hold in the bucket: a trusted writer only the protected branch can
       assume (or, with --environment, only jobs in that GitHub environment, which the
       generated CI workflow uses to keep the signing key from pull requests), and a
-      pull-request role that can never write trusted/. See SECURITY.md.
+      pull-request role that may write only scopes/pr-* (explicitly denied every other
+      key, trusted/ included). See SECURITY.md.
   stride summary [<run.json>] [--markdown]
       Prints a run's summary again (default .stride/runs/last.json); --markdown for
       a CI job summary such as GitHub's $GITHUB_STEP_SUMMARY.
@@ -196,7 +201,7 @@ function awsPolicy(argv: string[]): number {
   process.stderr.write(
     [
       `Create two roles from this: trustedWriter (assumable only from ${values.repo} on ${values.branch}; its job sets STRIDE_REMOTE_SCOPE=trusted and gets STRIDE_SIGNING_KEY)`,
-      'and pullRequest (its jobs set STRIDE_REMOTE_SCOPE=pr-<number>, never get the signing key).',
+      'and pullRequest (its jobs set STRIDE_REMOTE_SCOPE=pr-<number> and never get the signing key; it may write only scopes/pr-*, every other write explicitly denied).',
       ...(values.account ? [] : ['Replace ACCOUNT_ID with the account that holds the token.actions.githubusercontent.com OIDC provider (or pass --account).']),
       '',
     ].join('\n'),
@@ -224,7 +229,7 @@ async function serve(argv: string[]): Promise<number> {
   const nxJson = existsSync(join(root, 'nx.json')) ? (JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as NxJsonConfiguration) : {};
   const settings = readSettings(root, nxJson);
   const defaultScope = settings.remote?.scope ?? DEFAULT_SCOPE;
-  // `token` or `token@scope`: a token reads its scope then trusted/, and writes only its scope.
+  // `token` or `token@scope`: a token reads trusted/ then its scope, and writes only its scope.
   const grants = (flag: string[] | undefined, env: string | undefined, access: TokenGrant['access'], source: string): Array<TokenGrant & { token: string }> =>
     [...(flag ?? []), ...(env ?? '').split(',')]
       .map((t) => t.trim())
@@ -232,7 +237,8 @@ async function serve(argv: string[]): Promise<number> {
       .map((entry) => {
         const at = entry.lastIndexOf('@');
         const scope = at > 0 ? entry.slice(at + 1) : defaultScope;
-        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(scope)) throw new Error(`${source}: a token names an invalid scope "${scope}"; write token@scope with a scope such as trusted or pr-123`);
+        const problem = checkScope(scope);
+        if (problem) throw new Error(`${source}: a token names an invalid scope: ${problem.message}; ${problem.fix} (token@scope, e.g. token@trusted or token@pr-123)`);
         return { token: at > 0 ? entry.slice(0, at) : entry, access, scope };
       });
   const tokens = [
@@ -256,7 +262,9 @@ async function serve(argv: string[]): Promise<number> {
     if (!found) {
       const disk = new DiskBlobs(join(dir, scope));
       const warn = (message: string): void => void log({ time: new Date().toISOString(), scope, warning: message });
-      found = remoteSettings && objects ? { disk, remote: new RemoteNxBlobs({ ...remoteSettings, scope }, objects, signingKey, publicKeys, warn, encryptionKey) } : { disk };
+      // The key reaches only the trusted scope's writer: nothing a pull request's token uploads is ever signed.
+      const scopeKey = scope === TRUSTED_SCOPE ? signingKey : undefined;
+      found = remoteSettings && objects ? { disk, remote: new RemoteNxBlobs({ ...remoteSettings, scope }, objects, scopeKey, publicKeys, warn, encryptionKey) } : { disk };
       tiersByScope.set(scope, found);
     }
     return found;

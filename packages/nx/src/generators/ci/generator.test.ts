@@ -50,7 +50,8 @@ describe('nx g @stride/nx:ci', () => {
     expect(workflow.permissions['id-token']).toBe('write');
     expect(job.strategy.matrix.shard).toEqual([0, 1, 2]);
     expect(workflow.env.STRIDE_REMOTE_MODE).toContain("head.repo.fork && 'read-only'");
-    expect(workflow.env.STRIDE_REMOTE_SCOPE).toContain("'trusted'");
+    // Pushes to main are trusted; every pull request gets pr-<number>, the only scopes its role may write.
+    expect(workflow.env.STRIDE_REMOTE_SCOPE).toBe("${{ github.event_name == 'push' && 'trusted' || format('pr-{0}', github.event.pull_request.number) }}");
     expect(workflow.env.STRIDE_SHARD_PLAN).toBe('.stride/shard-plan.json');
     expect(job.environment).toContain("'stride-trusted'");
     const steps = job.steps;
@@ -75,6 +76,9 @@ describe('nx g @stride/nx:ci', () => {
     expect(pipeline.stride.script.join('\n')).toContain('npx --no-install stride shard --total "$CI_NODE_TOTAL" --index "$((CI_NODE_INDEX - 1))"');
     expect(pipeline.stride.before_script.join('\n')).toContain('STRIDE_REMOTE_MODE=read-only');
     expect(pipeline.stride.before_script.join('\n')).toContain('unset STRIDE_SIGNING_KEY');
+    // Merge requests get a pull-request scope (pr-*), the only scopes the generated pull-request role may write.
+    expect(pipeline.stride.before_script.join('\n')).toContain('export STRIDE_REMOTE_SCOPE="pr-${CI_MERGE_REQUEST_IID:-pipeline-$CI_PIPELINE_IID}"');
+    expect(text).not.toMatch(/\bmr-/);
     expect(pipeline.stride.artifacts.paths).toEqual(['stride-report.html']);
   });
 

@@ -30,8 +30,10 @@ export function githubWorkflow(s: PipelineSettings): string {
 #   - an environment "stride-trusted" whose deployment branches are ${s.mainBranch} only, holding the
 #     secret STRIDE_SIGNING_KEY (from \`stride keygen\`): only ${s.mainBranch}'s runs sign and write trusted/;
 #   - remote.publicKeys in nx.json: the public half of that key.
-# Pull requests write only their own scope (pr-<number>) and read trusted/; forks get no AWS
-# credentials from GitHub and run read-only (with no cache unless the bucket allows anonymous reads).
+# Pull requests run with STRIDE_REMOTE_SCOPE=pr-<number>: they read trusted/ first, then their own scope,
+# and their role may write only scopes/pr-* (an explicit Deny on everything else, so no scope name a PR
+# claims reaches main or a developer). Forks get no AWS credentials from GitHub and run read-only (with no
+# cache unless the bucket allows anonymous reads).
 name: CI
 
 on:

@@ -15,10 +15,13 @@ export function gitlabPipeline(s: PipelineSettings): string {
 # Set up once (see SECURITY.md of @stride/nx):
 #   - CI/CD variables STRIDE_REMOTE_BUCKET, STRIDE_REMOTE_REGION, STRIDE_TRUSTED_ROLE_ARN and STRIDE_MR_ROLE_ARN:
 #     two AWS roles trusting GitLab's OIDC provider (no long-lived AWS keys), the trusted one only for
-#     ref_protected:true on ${s.mainBranch}, the other never allowed to write <prefix>/trusted/;
+#     ref_protected:true on ${s.mainBranch}, the other allowed to write only <prefix>/scopes/pr-* and
+#     <prefix>/timings/scopes/pr-* (the permissions \`stride aws-policy\` prints for its pull-request role:
+#     an explicit Deny on every other key, so a merge request cannot write where main or a developer reads);
 #   - STRIDE_SIGNING_KEY (from \`stride keygen\`) as a protected, masked variable: only protected branches see it;
 #   - remote.publicKeys in nx.json: the public half of that key.
-# Merge requests write only their own scope (mr-<iid>) and read trusted/; merge requests from forks read only.
+# Merge requests write only their own scope (pr-<iid>, a pull-request scope) and read trusted/ first, then it;
+# merge requests from forks read only.
 
 workflow:
   rules:
@@ -43,7 +46,7 @@ ${installPm}    - ${s.pm.install}
       if [ "$CI_COMMIT_BRANCH" = "${s.mainBranch}" ] && [ "$CI_COMMIT_REF_PROTECTED" = "true" ]; then
         export STRIDE_REMOTE_SCOPE=trusted AWS_ROLE_ARN="$STRIDE_TRUSTED_ROLE_ARN"
       else
-        export STRIDE_REMOTE_SCOPE="mr-\${CI_MERGE_REQUEST_IID:-$CI_PIPELINE_IID}" AWS_ROLE_ARN="$STRIDE_MR_ROLE_ARN"
+        export STRIDE_REMOTE_SCOPE="pr-\${CI_MERGE_REQUEST_IID:-pipeline-$CI_PIPELINE_IID}" AWS_ROLE_ARN="$STRIDE_MR_ROLE_ARN"
         unset STRIDE_SIGNING_KEY
       fi
       if [ -n "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID" ] && [ "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID" != "$CI_PROJECT_ID" ]; then
