@@ -45,8 +45,8 @@ describe('RunStore', () => {
 
   it('with a directory known to refuse writes, does not try and says so once', async () => {
     const root = mkdtempSync(join(tmpdir(), 'stride-runstore-'));
-    const store = new RunStore(join(root, 'ro'), root, new OutputsOnDisk(root, join(root, 'outputs.json')), SETTING, { problem: 'is on a read-only file system', cause: 'EROFS: read-only file system' });
+    const store = new RunStore(join(root, 'ro'), root, new OutputsOnDisk(root, join(root, 'outputs.json')), SETTING, { problem: 'is on a read-only file system', cause: 'EROFS: read-only file system', remoteSkipped: true });
     await store.save(request('a:build'));
-    expect(store.warning).toMatch(/^the cache directory .*\/ro is on a read-only file system \(EROFS: read-only file system; set by STRIDE_CACHE_DIRECTORY \(environment\)\): this run restored what it holds, ran the rest \(1 not stored\), and did not use the remote cache; fix: make .* writable or free space there, or point STRIDE_CACHE_DIRECTORY at another folder$/);
+    expect(store.warning).toMatch(/^the cache directory .*\/ro is on a read-only file system \(EROFS: read-only file system; set by STRIDE_CACHE_DIRECTORY \(environment\)\): this run restored what it holds and ran the rest \(1 not stored\), and did not use the remote cache \(its hits land in this directory\); fix: make .*\/ro writable, or point STRIDE_CACHE_DIRECTORY at another folder$/);
   });
 });

@@ -50,8 +50,8 @@ export class RunStore extends LocalStore {
     root: string,
     outputsOnDisk: OutputsOnDisk,
     private readonly setting: string,
-    /** Known at startup to refuse writes: saves are not even tried. */
-    private readonly unwritable?: { problem: string; cause: string },
+    /** Known at startup to refuse writes: saves are not even tried (and the remote tier was not opened, when one is configured). */
+    private readonly unwritable?: { problem: string; cause: string; remoteSkipped: boolean },
   ) {
     super(dir, root, outputsOnDisk);
   }
@@ -93,17 +93,22 @@ export class RunStore extends LocalStore {
 
   get warning(): string | undefined {
     const tasks = [...new Set(this.notStored)];
-    const fix = `fix: make ${this.dir} writable or free space there, or point ${this.setting.replace(' (environment)', '')} at another folder`;
     if (this.unwritable) {
-      return `the cache directory ${this.dir} ${this.unwritable.problem} (${this.unwritable.cause}; set by ${this.setting}): this run restored what it holds, ran the rest${tasks.length > 0 ? ` (${tasks.length} not stored)` : ''}, and did not use the remote cache; ${fix}`;
+      const remote = this.unwritable.remoteSkipped ? ', and did not use the remote cache (its hits land in this directory)' : '';
+      return `the cache directory ${this.dir} ${this.unwritable.problem} (${this.unwritable.cause}; set by ${this.setting}): this run restored what it holds and ran the rest${tasks.length > 0 ? ` (${tasks.length} not stored)` : ''}${remote}; ${this.fix(this.unwritable.problem)}`;
     }
     if (tasks.length === 0) return undefined;
     const which = tasks.length === 1 ? tasks[0] : `${tasks[0]} and ${tasks.length - 1} more`;
     const problem = diskWriteProblem(this.firstError);
     const cause = errorMessage(this.firstError);
     return problem
-      ? `${which}: could not store the result in the local store: the cache directory ${this.dir} ${problem} (${cause}; set by ${this.setting}); the tasks ran; ${fix}`
+      ? `${which}: could not store the result in the local store: the cache directory ${this.dir} ${problem} (${cause}; set by ${this.setting}); the tasks ran; ${this.fix(problem)}`
       : `${which}: could not store the result in the local store: ${cause}; the tasks ran`;
+  }
+
+  private fix(problem: string): string {
+    const what = /full|quota/.test(problem) ? `free space in ${this.dir}` : `make ${this.dir} writable`;
+    return `fix: ${what}, or point ${this.setting.replace(' (environment)', '')} at another folder`;
   }
 }
 

@@ -73,7 +73,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
   const outputsWarning = await outputsOnDisk.load();
   // A path that can never be a folder stops the run here; a read-only or full one only degrades it.
   const cacheDirectory = await openCacheDirectory(settings.cacheDirectory, settings.cacheDirectorySetting);
-  const store = new RunStore(settings.cacheDirectory, root, outputsOnDisk, settings.cacheDirectorySetting, cacheDirectory.writable ? undefined : cacheDirectory);
+  const store = new RunStore(settings.cacheDirectory, root, outputsOnDisk, settings.cacheDirectorySetting, cacheDirectory.writable ? undefined : { ...cacheDirectory, remoteSkipped: settings.remote !== undefined });
   // A run killed mid-write leaves a temp entry behind; the next run clears it.
   await store.removeAbandonedTemps().catch(() => 0);
   // Remote hits land in the local store: with a directory that takes no writes, the remote has nothing to give.
