@@ -61,3 +61,18 @@ describe('remote setting values', () => {
     expect(() => parse({ encryptionKey: 'c2VjcmV0' })).not.toThrow(/c2VjcmV0/);
   });
 });
+
+describe('key files', () => {
+  it('refuses a key file that is named but empty, instead of running without the key', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadEncryptionKey } = await import('./encryption.js');
+    const { loadSigningKey } = await import('./signing.js');
+    const empty = join(mkdtempSync(join(tmpdir(), 'stride-keys-')), 'empty');
+    writeFileSync(empty, '');
+    expect(() => loadEncryptionKey({ STRIDE_ENCRYPTION_KEY_FILE: empty })).toThrow(/encryption key file is empty[\s\S]*STRIDE_ENCRYPTION_KEY_FILE/);
+    expect(() => loadSigningKey({ STRIDE_SIGNING_KEY_FILE: empty })).toThrow(/signing key file is empty[\s\S]*STRIDE_SIGNING_KEY_FILE/);
+    expect(loadEncryptionKey({ STRIDE_ENCRYPTION_KEY: '' })).toBeUndefined();
+  });
+});
