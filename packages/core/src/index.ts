@@ -1,5 +1,6 @@
 export { StrideError, errorMessage, type StrideErrorContext } from './util/errors.js';
 export { writeFileAtomic, writeJsonAtomic } from './util/atomic-write.js';
+export { diskWriteProblem, makeDir } from './util/local-disk.js';
 export { createLimit } from './util/limit.js';
 export { parseAge, parseSize } from './util/units.js';
 export { formatBytes } from './util/format.js';

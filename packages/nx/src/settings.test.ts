@@ -21,3 +21,16 @@ describe('readSettings', () => {
     expect(() => readSettings('/ws', nxJson, {})).toThrow(/maxCacheSize = "huge"/);
   });
 });
+
+describe('readSettings: where a bad value came from', () => {
+  it('blames an empty STRIDE_CACHE_DIRECTORY on the variable, not on nx.json', () => {
+    expect(() => readSettings('/ws', { plugins: ['@stride/nx'] }, { STRIDE_CACHE_DIRECTORY: '' })).toThrow(/setting: STRIDE_CACHE_DIRECTORY \(environment\) = ""[\s\S]*fix: set STRIDE_CACHE_DIRECTORY/);
+    const nxJson = { plugins: [{ plugin: '@stride/nx', options: { cacheDirectory: '  ' } }] };
+    expect(() => readSettings('/ws', nxJson, {})).toThrow(/setting: plugins\[@stride\/nx\]\.options\.cacheDirectory = "  "/);
+    expect(() => readSettings('/ws', { plugins: [{ plugin: '@stride/nx', options: { cacheDirectory: 5 } }] }, {})).toThrow(/cacheDirectory = 5/);
+  });
+  it('gives an encryption key in nx.json its own message', () => {
+    const nxJson = { plugins: [{ plugin: '@stride/nx', options: { encryptionKey: 'x' } }] };
+    expect(() => readSettings('/ws', nxJson, {})).toThrow(/STRIDE_ENCRYPTION_KEY or STRIDE_ENCRYPTION_KEY_FILE/);
+  });
+});

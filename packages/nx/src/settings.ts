@@ -10,12 +10,15 @@ export interface StrideSettings {
   strideDir: string;
   /** Absolute path of the local store. */
   cacheDirectory: string;
+  /** Where it was set, for messages: the variable or the nx.json option. */
+  cacheDirectorySetting: string;
   maxCacheBytes: number;
   maxCacheAgeMs: number;
   /** The S3 remote cache; undefined when no bucket is configured (local store only). */
   remote: RemoteSettings | undefined;
 }
 
+const CACHE_DIRECTORY_VARIABLE = 'STRIDE_CACHE_DIRECTORY (environment)';
 const KNOWN_OPTIONS = ['cacheDirectory', 'maxCacheSize', 'maxCacheAge', 'remote'] as const;
 const DEFAULTS = { cacheDirectory: '.stride/cache', maxCacheSize: '10GB', maxCacheAge: '30d' };
 
@@ -34,17 +37,23 @@ export function readSettings(root: string, nxJson: NxJsonConfiguration, env: Nod
       });
     }
   }
-  const cacheDirectory = env.STRIDE_CACHE_DIRECTORY ?? options.cacheDirectory ?? DEFAULTS.cacheDirectory;
-  if (typeof cacheDirectory !== 'string' || cacheDirectory.trim() === '') {
+  // The message names where the value came from: the variable, when it is set at all (even empty).
+  const fromEnv = env.STRIDE_CACHE_DIRECTORY !== undefined;
+  const cacheDirectory = fromEnv ? env.STRIDE_CACHE_DIRECTORY : (options.cacheDirectory ?? DEFAULTS.cacheDirectory);
+  const cacheSetting = fromEnv ? CACHE_DIRECTORY_VARIABLE : 'plugins[@stride/nx].options.cacheDirectory';
+  if (typeof cacheDirectory !== 'string' || cacheDirectory.trim() === '' || /[\u0000-\u001f]/.test(cacheDirectory)) {
     throw new StrideError('the cache directory must be a non-empty path', {
-      setting: 'plugins[@stride/nx].options.cacheDirectory',
+      setting: cacheSetting,
       value: cacheDirectory,
-      fix: 'set it to a folder path, relative to the workspace root or absolute (default ".stride/cache")',
+      fix: fromEnv
+        ? 'set STRIDE_CACHE_DIRECTORY to a folder path (relative to the workspace root, or absolute), or unset it for the default ".stride/cache"'
+        : 'set it to a folder path, relative to the workspace root or absolute (default ".stride/cache")',
     });
   }
   return {
     strideDir: join(root, '.stride'),
     cacheDirectory: isAbsolute(cacheDirectory) ? cacheDirectory : join(root, cacheDirectory),
+    cacheDirectorySetting: cacheSetting,
     maxCacheBytes: parseSize(options.maxCacheSize ?? DEFAULTS.maxCacheSize, 'plugins[@stride/nx].options.maxCacheSize'),
     maxCacheAgeMs: parseAge(options.maxCacheAge ?? DEFAULTS.maxCacheAge, 'plugins[@stride/nx].options.maxCacheAge'),
     remote: parseRemoteSettings(options.remote, env, 'plugins[@stride/nx].options.remote'),

@@ -1,36 +1,56 @@
-import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FileHasher } from './file-hasher.js';
 
 describe('FileHasher', () => {
-  it('hashes content, and a warm run trusts only unchanged size, mtime and inode', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'stride-hasher-'));
-    const cache = join(root, '.stride', 'file-hashes.json');
-    const old = new Date(Date.now() - 60_000);
-    writeFileSync(join(root, 'a.txt'), 'one');
-    utimesSync(join(root, 'a.txt'), old, old);
+  it('a warm run trusts an unchanged file without reading it, and sees a same-size edit whose mtime was put back', async () => {
+    // Only Date is faked: it moves the run past the racy window of the file's real ctime.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const root = mkdtempSync(join(tmpdir(), 'stride-hasher-'));
+      const cache = join(root, '.stride', 'file-hashes.json');
+      const old = new Date(Date.now() - 60_000);
+      writeFileSync(join(root, 'a.txt'), 'one');
+      utimesSync(join(root, 'a.txt'), old, old);
+      vi.setSystemTime(Date.now() + 10_000);
 
-    const cold = new FileHasher(root, cache);
-    await cold.load();
-    const first = await cold.hash('a.txt');
-    await cold.save(new Set(['a.txt']));
+      const cold = new FileHasher(root, cache);
+      await cold.load();
+      const first = await cold.hash('a.txt');
+      await cold.save(new Set(['a.txt']));
 
-    // Same size and mtime, different bytes: a warm run trusts the cache (this is
-    // what the cache is for), which proves it did not re-read the file.
-    writeFileSync(join(root, 'a.txt'), 'two');
-    utimesSync(join(root, 'a.txt'), old, old);
-    const warm = new FileHasher(root, cache);
-    await warm.load();
-    expect(await warm.hash('a.txt')).toBe(first);
+      // The cache is used: a forged cached hash comes back for the untouched file.
+      const forged = 'f'.repeat(16);
+      const persisted = JSON.parse(readFileSync(cache, 'utf8')) as { files: Record<string, unknown[]> };
+      (persisted.files['a.txt'] as unknown[])[5] = forged;
+      writeFileSync(cache, JSON.stringify(persisted));
+      const warm = new FileHasher(root, cache);
+      await warm.load();
+      expect(await warm.hash('a.txt')).toBe(forged);
 
-    // A new mtime invalidates the entry.
-    const later = new Date(Date.now() - 30_000);
-    utimesSync(join(root, 'a.txt'), later, later);
-    const third = new FileHasher(root, cache);
-    await third.load();
-    expect(await third.hash('a.txt')).not.toBe(first);
+      // Same size, mtime put back (touch -r): only ctime moved, and that is enough.
+      writeFileSync(join(root, 'a.txt'), 'two');
+      utimesSync(join(root, 'a.txt'), old, old);
+      vi.setSystemTime(Date.now() + 10_000);
+      const edited = new FileHasher(root, cache);
+      await edited.load();
+      const second = await edited.hash('a.txt');
+      expect(second).not.toBe(forged);
+      expect(second).not.toBe(first);
+
+      // A new mtime invalidates the entry too.
+      await edited.save(new Set(['a.txt']));
+      const later = new Date(Date.now() - 30_000);
+      utimesSync(join(root, 'a.txt'), later, later);
+      const third = new FileHasher(root, cache);
+      await third.load();
+      expect(await third.hash('a.txt')).toBe(second);
+      expect(JSON.parse(readFileSync(cache, 'utf8')).format).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('re-hashes a file modified within the last two seconds even when the cache matches', async () => {

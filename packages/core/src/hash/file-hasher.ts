@@ -8,14 +8,22 @@ import { toHex64, xxhashApi } from './xxhash.js';
 /** Files at least this large are hashed as a stream instead of read whole. */
 const STREAM_THRESHOLD = 1024 * 1024;
 /**
- * A file changed this recently may change again within the file system's mtime
- * granularity without its size or mtime moving, so its cached hash is not trusted
- * (nor is a fingerprint of restored outputs, see OutputsOnDisk).
+ * A file changed this recently may change again within the file system's
+ * timestamp granularity without its size, mtime or ctime moving, so its cached
+ * hash is not trusted (nor is a fingerprint of restored outputs, see
+ * OutputsOnDisk, which shares this constant). "Changed" is the later of mtime
+ * and ctime: `touch -r` puts an old mtime back, never an old ctime.
  */
 export const RACY_WINDOW_MS = 2000;
-const CACHE_FORMAT = 1;
+/** 2: ctime and the device joined the key; format-1 caches are ignored (one cold run). */
+const CACHE_FORMAT = 2;
 
-type CachedHash = [size: number, mtimeMs: number, inode: number, hash: string];
+/**
+ * What a cached hash is keyed by. ctime is there because, unlike mtime, no tool
+ * can set it back: a same-size edit followed by `touch -r` (or a checkout tool
+ * that restores mtimes) keeps size, mtime and inode, and only ctime moves.
+ */
+type CachedHash = [size: number, mtimeMs: number, ctimeMs: number, inode: number, dev: number, hash: string];
 
 interface PersistedCache {
   format: number;
@@ -24,8 +32,8 @@ interface PersistedCache {
 
 /**
  * Content hashes of workspace files. Each file is hashed at most once per run
- * however many tasks include it, and a persisted cache keyed by size, mtime and
- * inode lets a warm run skip reading files that have not changed.
+ * however many tasks include it, and a persisted cache keyed by size, mtime,
+ * ctime, inode and device lets a warm run skip reading files that have not changed.
  */
 export class FileHasher {
   private readonly inRun = new Map<string, Promise<string>>();
@@ -80,10 +88,10 @@ export class FileHasher {
     // async lstat costs ten times a sync one in promise and thread-pool overhead.
     const stat = lstatSync(absolute);
     const cached = this.persisted[path];
-    const racy = Date.now() - stat.mtimeMs < RACY_WINDOW_MS;
-    if (cached && !racy && cached[0] === stat.size && cached[1] === stat.mtimeMs && cached[2] === stat.ino) {
+    const racy = Date.now() - Math.max(stat.mtimeMs, stat.ctimeMs) < RACY_WINDOW_MS;
+    if (cached && !racy && cached[0] === stat.size && cached[1] === stat.mtimeMs && cached[2] === stat.ctimeMs && cached[3] === stat.ino && cached[4] === stat.dev) {
       this.fresh[path] = cached;
-      return cached[3];
+      return cached[5];
     }
     const api = await xxhashApi();
     let hash: string;
@@ -99,7 +107,7 @@ export class FileHasher {
       hash = toHex64(state.digest());
     }
     this.dirty = true;
-    if (!racy) this.fresh[path] = [stat.size, stat.mtimeMs, stat.ino, hash];
+    if (!racy) this.fresh[path] = [stat.size, stat.mtimeMs, stat.ctimeMs, stat.ino, stat.dev, hash];
     return hash;
   }
 }

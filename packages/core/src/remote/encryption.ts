@@ -25,6 +25,8 @@ export function loadEncryptionKey(env: NodeJS.ProcessEnv): Buffer | undefined {
       throw new StrideError('cannot read the encryption key file', { setting: source, fix: 'point STRIDE_ENCRYPTION_KEY_FILE at a file holding the key' });
     }
   }
+  // A key file that was named but is empty (a secret mount that failed) must not mean "no key".
+  if (!text && source !== 'STRIDE_ENCRYPTION_KEY') throw new StrideError('the encryption key file is empty', { setting: source, fix: 'put the key in that file, or unset STRIDE_ENCRYPTION_KEY_FILE' });
   if (!text) return undefined;
   const trimmed = text.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');

@@ -1,10 +1,11 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { decryptBytes, decryptFile, encryptBytes, encryptFile, isEncrypted } from './encryption.js';
 import { join } from 'node:path';
 import type { EntryMeta, LocalStore } from '../store/local-store.js';
 import { errorMessage } from '../util/errors.js';
+import { diskWriteProblem, makeDir } from '../util/local-disk.js';
 import { createLimit } from '../util/limit.js';
 import { maskSecrets } from '../util/secrets.js';
 import { printable } from '../util/untrusted-text.js';
@@ -173,6 +174,8 @@ export class RemoteCache implements RemoteTier {
         this.succeeded();
       } catch (error) {
         if (error instanceof ArtifactTooLargeError) return this.refuse(taskId, key, hash, location, error.message);
+        // A full or read-only local disk is not the remote's fault: the caller reports it, naming the directory.
+        if (diskWriteProblem(error)) throw error;
         this.failed(error);
         return undefined;
       }
@@ -362,7 +365,8 @@ export class RemoteCache implements RemoteTier {
    */
   private async tempFile(hash: string): Promise<string> {
     const dir = join(this.store.dir, '.tmp');
-    this.tempDirReady ??= mkdir(dir, { recursive: true }).then(
+    // Not Node's recursive mkdir: it spins forever where the file system refuses the folder (/proc, a dangling link).
+    this.tempDirReady ??= makeDir(dir).then(
       () => undefined,
       (error: unknown) => {
         this.tempDirReady = undefined; // tried again on the next download

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { StrideError } from '../util/errors.js';
 import { redactUserinfo } from '../util/secrets.js';
+import { parseSize } from '../util/units.js';
 
 export type RemoteMode = 'read-write' | 'read-only' | 'write-only' | 'off';
 const MODES: readonly RemoteMode[] = ['read-write', 'read-only', 'write-only', 'off'];
@@ -50,9 +51,23 @@ const ENV: Record<string, string> = {
   mode: 'STRIDE_REMOTE_MODE',
   scope: 'STRIDE_REMOTE_SCOPE',
   timeoutMs: 'STRIDE_REMOTE_TIMEOUT_MS',
+  flushTimeoutMs: 'STRIDE_REMOTE_FLUSH_TIMEOUT_MS',
   uploadConcurrency: 'STRIDE_REMOTE_UPLOAD_CONCURRENCY',
+  maxArtifactSize: 'STRIDE_REMOTE_MAX_ARTIFACT_SIZE',
   allowInsecureHttp: 'STRIDE_REMOTE_ALLOW_INSECURE_HTTP',
 };
+
+/**
+ * Bounds of the numeric settings. Durations stay far below setTimeout's limit
+ * (2^31-1 ms; beyond it Node fires at once and warns on every call), counts are
+ * whole numbers, and sizes stop at S3's largest object.
+ */
+export const LIMITS = {
+  timeoutMs: { min: 1, max: 600_000, unit: 'milliseconds', example: '10000' },
+  flushTimeoutMs: { min: 1, max: 3_600_000, unit: 'milliseconds', example: '120000' },
+  uploadConcurrency: { min: 1, max: 64, unit: 'uploads at once', example: '4' },
+  maxArtifactSize: { min: 1, max: 5 * 1024 ** 4, unit: 'bytes', example: '"1GB" or 1073741824' },
+} as const;
 
 /**
  * Reads the `remote` settings (from nx.json, then the environment). No bucket
@@ -81,6 +96,24 @@ export function parseRemoteSettings(raw: unknown, env: NodeJS.ProcessEnv, where:
   const fail = (key: string, message: string, fix: string): never => {
     throw new StrideError(message, { setting: setting(key), value: options[key], fix });
   };
+  // Normalised here, before anything reads them: "yes" or "on" must not silently read as false.
+  for (const key of ['forcePathStyle', 'allowInsecureHttp'] as const) {
+    if (options[key] !== undefined) options[key] = strictBool(options[key], () => fail(key, `${key} must be true or false`, 'use true or false (in the environment also 1 or 0)'));
+  }
+  for (const key of ['bucket', 'prefix', 'region', 'endpoint', 'mode', 'scope'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'string') fail(key, `${key} must be a string`, `write it in quotes, e.g. ${JSON.stringify(String(options[key]))}`);
+  }
+  const bounded = (key: keyof typeof LIMITS, fallback: number, parse: (value: unknown) => number | undefined = wholeNumber): number => {
+    if (options[key] === undefined) return fallback;
+    const { min, max, unit, example } = LIMITS[key];
+    const n = parse(options[key]);
+    return n !== undefined && n >= min && n <= max ? n : fail(key, `${key} must be a whole number of ${unit} from ${min} to ${max}`, `e.g. ${example}`);
+  };
+  // Checked whenever set, bucket or not: a bad value is a mistake even where it is not used yet.
+  const timeoutMs = bounded('timeoutMs', 10_000);
+  const flushTimeoutMs = bounded('flushTimeoutMs', 120_000);
+  const uploadConcurrency = bounded('uploadConcurrency', 4);
+  const maxArtifactBytes = bounded('maxArtifactSize', 2 * 1024 ** 3, wholeBytes);
 
   const mode = (options.mode ?? 'read-write') as RemoteMode;
   if (!MODES.includes(mode)) fail('mode', `invalid remote mode "${String(options.mode)}"`, `use one of: ${MODES.join(', ')}`);
@@ -93,6 +126,16 @@ export function parseRemoteSettings(raw: unknown, env: NodeJS.ProcessEnv, where:
   const endpoint = options.endpoint === undefined ? undefined : parseEndpoint(String(options.endpoint), setting('endpoint'), toBool(options.allowInsecureHttp, false));
 
   const prefix = String(options.prefix ?? 'stride').replace(/^\/+|\/+$/g, '');
+  if (/[\u0000-\u001f\u007f\\]/.test(prefix) || prefix.split('/').some((part) => part === '.' || part === '..')) {
+    fail('prefix', `invalid prefix "${prefix}"`, 'use letters, digits and / . _ - (no control characters, backslashes, "." or ".." segments), e.g. "stride" or "team/nx"');
+  }
+  const regionVariable = options.region === undefined ? ['AWS_REGION', 'AWS_DEFAULT_REGION'].find((name) => env[name]) : undefined;
+  const region = String(options.region ?? (regionVariable ? env[regionVariable] : 'us-east-1'));
+  // It goes into every request's signature and, for AWS, into the host name.
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(region)) {
+    throw new StrideError(`invalid region "${region}"`, { setting: regionVariable ? `${regionVariable} (environment)` : setting('region'), value: region, fix: 'e.g. "eu-west-1" (or "auto" for Cloudflare R2)' });
+  }
+
   const scope = String(options.scope ?? DEFAULT_SCOPE);
   const scopeProblem = checkScope(scope);
   if (scopeProblem) fail('scope', scopeProblem.message, scopeProblem.fix);
@@ -106,14 +149,14 @@ export function parseRemoteSettings(raw: unknown, env: NodeJS.ProcessEnv, where:
   return {
     bucket: bucket as string,
     prefix,
-    region: String(options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1'),
+    region,
     endpoint,
     forcePathStyle: toBool(options.forcePathStyle, endpoint !== undefined),
     mode,
-    timeoutMs: positiveNumber(options.timeoutMs, 10_000, () => fail('timeoutMs', 'timeoutMs must be a positive number of milliseconds', 'e.g. 10000')),
-    flushTimeoutMs: positiveNumber(options.flushTimeoutMs, 120_000, () => fail('flushTimeoutMs', 'flushTimeoutMs must be a positive number', 'e.g. 120000')),
-    uploadConcurrency: positiveNumber(options.uploadConcurrency, 4, () => fail('uploadConcurrency', 'uploadConcurrency must be a positive whole number', 'e.g. 4')),
-    maxArtifactBytes: positiveNumber(options.maxArtifactSize, 2 * 1024 ** 3, () => fail('maxArtifactSize', 'maxArtifactSize must be a number of bytes', 'e.g. 1073741824')),
+    timeoutMs,
+    flushTimeoutMs,
+    uploadConcurrency,
+    maxArtifactBytes,
     scope,
     publicKeys: publicKeys as string[],
     allowInsecureHttp: toBool(options.allowInsecureHttp, false),
@@ -141,13 +184,32 @@ export function checkScope(scope: string): { message: string; fix: string } | un
 
 function toBool(value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  return value === true || value === 'true' || value === '1';
+  return value === true;
 }
 
-function positiveNumber(value: unknown, fallback: number, fail: () => never): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : fail();
+/** true / false (any case), and 1 / 0 as environment variables carry them; anything else is refused. */
+export function strictBool(value: unknown, fail: () => never): boolean {
+  if (typeof value === 'boolean') return value;
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0') return false;
+  return fail();
+}
+
+/** A whole number, as a JSON number or decimal digits ("1e4", "0x10", "4.5" and "" are not). */
+export function wholeNumber(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : undefined;
+  return n !== undefined && Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** A whole number of bytes, plain or with a unit ("1GB", "512MB"). */
+function wholeBytes(value: unknown): number | undefined {
+  try {
+    const n = parseSize(value, 'maxArtifactSize');
+    return Number.isSafeInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -199,14 +261,22 @@ export function isLoopback(host: string): boolean {
   return false;
 }
 
-/** Signing keys and other secrets are read from the environment only, never from nx.json. */
+/**
+ * Keys, tokens and credentials are read from the environment only, never from
+ * nx.json (committed, readable by every job). Each kind is told where it goes.
+ * The value is never echoed.
+ */
 export function refuseSecretSetting(key: string, setting: string): void {
-  if (/sign|secret|private|encryption/i.test(key)) {
-    throw new StrideError(`"${key}" looks like a secret, and secrets never live in nx.json`, {
-      setting,
-      fix: 'remove it from nx.json; give the signing key as STRIDE_SIGNING_KEY or STRIDE_SIGNING_KEY_FILE in the environment',
-    });
-  }
+  const fix = /encrypt/i.test(key)
+    ? 'remove it from nx.json; give the encryption key as STRIDE_ENCRYPTION_KEY or STRIDE_ENCRYPTION_KEY_FILE in the environment of the jobs that may read artifacts'
+    : /sign|private/i.test(key)
+      ? 'remove it from nx.json; give the signing key as STRIDE_SIGNING_KEY or STRIDE_SIGNING_KEY_FILE in the environment of trusted CI only'
+      : /token/i.test(key) && !/session/i.test(key)
+        ? 'remove it from nx.json; give `stride serve` its tokens as STRIDE_SERVE_TOKEN / STRIDE_SERVE_READ_ONLY_TOKEN in the environment'
+        : /secret|password|credential|access.?key|session/i.test(key)
+          ? "remove it from nx.json; AWS credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, SSO or a role)"
+          : undefined;
+  if (fix) throw new StrideError(`"${key}" looks like a secret, and secrets never live in nx.json`, { setting, fix });
 }
 
 /** S3's rules for new bucket names (general purpose buckets). */

@@ -37,6 +37,8 @@ export function loadSigningKey(env: NodeJS.ProcessEnv): KeyObject | undefined {
       throw new StrideError('cannot read the signing key file', { setting: source, fix: 'point STRIDE_SIGNING_KEY_FILE at the private key `stride keygen` wrote' });
     }
   }
+  // A key file that was named but is empty (a secret mount that failed) must not mean "no key".
+  if (!text && source !== 'STRIDE_SIGNING_KEY') throw new StrideError('the signing key file is empty', { setting: source, fix: 'put the key in that file, or unset STRIDE_SIGNING_KEY_FILE' });
   if (!text) return undefined;
   try {
     const key = text.includes('-----BEGIN')

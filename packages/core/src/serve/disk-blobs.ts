@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { makeDir } from '../util/local-disk.js';
 
 /** Nx's cache hashes, and anything else a client may name: letters, digits, `-`, `_`; no path in them. */
 export function isValidBlobHash(hash: string): boolean {
@@ -37,7 +38,8 @@ export class DiskBlobs {
 
   /** A fresh temp file path inside the store (same file system, so linking is atomic). */
   async tempFile(): Promise<string> {
-    await mkdir(join(this.dir, '.tmp'), { recursive: true });
+    // Not Node's recursive mkdir: it never returns for a --dir under /proc or a dangling link.
+    await makeDir(join(this.dir, '.tmp'));
     return join(this.dir, '.tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeDir } from './local-disk.js';
 
 /**
  * Writes a file so that readers see either the old content or the new, never a
  * torn one: a killed process leaves at most a stray temp file beside it.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  // Not Node's recursive mkdir, which never returns for a path under /proc (say, STRIDE_PROFILE=/proc/x/trace.json).
+  await makeDir(dirname(path));
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(temp, data);

@@ -35,6 +35,7 @@ import { NxTaskHasher } from './task-hasher.js';
 import { runLimits } from './validate-options.js';
 import { targetOf } from './task-id.js';
 import { openRemote } from './open-remote.js';
+import { guardRemote, openCacheDirectory, RunStore } from './cache-directory.js';
 import { loadShardWaits } from './shard-plan.js';
 import { adoptNxInvocation } from '../parallel.js';
 
@@ -89,14 +90,17 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
 
   const outputsOnDisk = new OutputsOnDisk(root, join(settings.strideDir, 'outputs.json'));
   const outputsWarning = await outputsOnDisk.load();
-  const store = new LocalStore(settings.cacheDirectory, root, outputsOnDisk);
+  // A path that can never be a folder stops the run here; a read-only or full one only degrades it.
+  const cacheDirectory = await openCacheDirectory(settings.cacheDirectory, settings.cacheDirectorySetting);
+  const store = new RunStore(settings.cacheDirectory, root, outputsOnDisk, settings.cacheDirectorySetting, cacheDirectory.writable ? undefined : { ...cacheDirectory, remoteSkipped: settings.remote !== undefined });
   // A run killed mid-write leaves a temp entry behind; the next run clears it.
   await store.removeAbandonedTemps().catch(() => 0);
-  const remote = await openRemote(settings, store);
+  // Remote hits land in the local store: with a directory that takes no writes, the remote has nothing to give.
+  const remote = cacheDirectory.writable ? await openRemote(settings, store) : undefined;
   lap('remoteSetupMs');
   const timingsFile = join(settings.strideDir, 'timings.json');
   const { history, warning: timingsWarning } = await TimingHistory.load(timingsFile, targetOf);
-  const teamTimings = await remote?.readTimings();
+  const teamTimings = await remote?.readTimings().catch(() => undefined);
   if (teamTimings) history.mergeFrom(teamTimings);
   lap('timingsMs');
 
@@ -118,7 +122,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     dag,
     parallel,
     store,
-    ...(remote ? { remote } : {}),
+    ...(remote ? { remote: guardRemote(remote, store) } : {}),
     readCache: process.env.NX_SKIP_NX_CACHE !== 'true',
     estimateMs,
     bail: process.env.STRIDE_BAIL === 'true',
@@ -197,9 +201,10 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
     await outputsOnDisk.save().catch((error: unknown) => runner.warnings.push(`could not save the record of restored outputs: ${String(error)}`));
     lap('saveFileHashesMs');
-    const warnings = [...runner.warnings, ...(remote?.warnings ?? [])];
+    const warnings = [...runner.warnings, ...(store.warning ? [store.warning] : []), ...(remote?.warnings ?? [])];
     const record = buildRunRecord({ startedAt, endedAt: Date.now(), parallel, dag, estimateMs, outcomes, warnings, setup, ...(remote ? { remote: remote.stats } : {}) });
-    await writeRunRecord(join(settings.strideDir, 'runs'), record);
+    // A full disk must not turn a finished build into a failed one at its last step.
+    await writeRunRecord(join(settings.strideDir, 'runs'), record).catch((error: unknown) => record.warnings.push(`could not write the run record in ${join(settings.strideDir, 'runs')}: ${errorMessage(error)}`));
     await writeRequestedReports(record).catch((error: unknown) => record.warnings.push(String(error)));
     process.stdout.write(formatSummary(record));
   }

@@ -22,6 +22,9 @@ describe('validateRunOptions', () => {
     [{ command: 'x', retries: -1 }, /options\.retries = -1[\s\S]*fix:/],
     [{ command: 'x', timeout: 'soon' }, /options\.timeout[\s\S]*"soon"[\s\S]*fix:/],
     [{ command: 'x', retryDelay: '2 parsecs' }, /options\.retryDelay/],
+    // Past setTimeout's 2^31-1 ms Node fires at once: the task would be killed as it starts.
+    [{ command: 'x', timeout: '30d' }, /at most 24 days[\s\S]*options\.timeout = "30d"[\s\S]*fix:/],
+    [{ command: 'x', retries: 10, retryDelay: '1h' }, /at most 10 minutes[\s\S]*options\.retryDelay = "1h"/],
   ])('names the option and the fix for %j', (options, message) => {
     expect(() => validateRunOptions('a:build', options)).toThrow(message);
     expect(() => validateRunOptions('a:build', options)).toThrow(/\[a:build\]/);

@@ -46,6 +46,10 @@ export function validateRunOptions(taskId: string, raw: Record<string, unknown>)
 
 /** Default wait before the first retry. */
 const DEFAULT_RETRY_DELAY_MS = 1_000;
+/** Below setTimeout's limit (2^31-1 ms): beyond it Node fires at once, so a task would be killed on start. */
+const MAX_TIMEOUT_MS = 24 * 86_400_000;
+/** Doubled before each of up to 10 retries: 10 minutes becomes at most 85 hours, still under that limit. */
+const MAX_RETRY_DELAY_MS = 600_000;
 
 /** The task's `retries`, `retryDelay` and `timeout`, parsed (errors name the option). */
 export function runLimits(taskId: string, raw: Record<string, unknown>): TaskLimits {
@@ -61,6 +65,12 @@ export function runLimits(taskId: string, raw: Record<string, unknown>): TaskLim
   const timeoutMs = raw.timeout === undefined ? undefined : duration('timeout');
   if (timeoutMs === 0) {
     throw new StrideError('"timeout" must be more than zero', { task: taskId, setting: 'options.timeout', value: raw.timeout, fix: 'e.g. "timeout": "10m", or leave it out for no limit' });
+  }
+  if (timeoutMs !== undefined && timeoutMs > MAX_TIMEOUT_MS) {
+    throw new StrideError('"timeout" must be at most 24 days', { task: taskId, setting: 'options.timeout', value: raw.timeout, fix: 'e.g. "timeout": "10m", or leave it out for no limit' });
+  }
+  if (retryDelayMs > MAX_RETRY_DELAY_MS) {
+    throw new StrideError('"retryDelay" must be at most 10 minutes (it doubles before each retry)', { task: taskId, setting: 'options.retryDelay', value: raw.retryDelay, fix: 'e.g. "retryDelay": "5s"' });
   }
   return { retries, retryDelayMs, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
 }
