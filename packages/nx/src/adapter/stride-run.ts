@@ -2,18 +2,12 @@ import { join } from 'node:path';
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   buildRunRecord,
-  createS3Store,
   errorMessage,
   formatSummary,
   FileHasher,
   FileIndex,
   listWorkspaceFiles,
-  loadEncryptionKey,
-  loadSigningKey,
-  LocalStore,
   OutputsOnDisk,
-  parsePublicKey,
-  RemoteCache,
   renderHtmlReport,
   type RunRecord,
   type TaskOutcome,
@@ -31,7 +25,7 @@ import { resolveTaskOptions } from './task-options.js';
 import { NxTaskHasher } from './task-hasher.js';
 import { runLimits } from './validate-options.js';
 import { targetOf } from './task-id.js';
-import { openRemote } from './open-remote.js';
+import { loadRunTrust, openRemote, openStore } from './open-remote.js';
 import { loadShardWaits } from './shard-plan.js';
 import { adoptNxInvocation } from '../parallel.js';
 
@@ -71,10 +65,12 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
 
   const outputsOnDisk = new OutputsOnDisk(root, join(settings.strideDir, 'outputs.json'));
   const outputsWarning = await outputsOnDisk.load();
-  const store = new LocalStore(settings.cacheDirectory, root, outputsOnDisk);
+  // Who this run is (its scope, its keys): what the store records, signs and requires of what it restores.
+  const trust = loadRunTrust(settings);
+  const store = openStore(settings, root, trust, outputsOnDisk);
   // A run killed mid-write leaves a temp entry behind; the next run clears it.
   await store.removeAbandonedTemps().catch(() => 0);
-  const remote = await openRemote(settings, store);
+  const remote = await openRemote(settings, store, trust);
   lap('remoteSetupMs');
   const timingsFile = join(settings.strideDir, 'timings.json');
   const { history, warning: timingsWarning } = await TimingHistory.load(timingsFile, targetOf);
@@ -158,7 +154,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
     // Only clean single attempts teach durations: a retried run's time is not the task's.
     for (const o of outcomes) if (o.cache === 'miss' && o.status === 'success' && o.attempts === 1) history.record(o.id, o.phases.runMs, undefined, hasher.ownInputBytes(o.id));
     await history.save(timingsFile).catch((error: unknown) => runner.warnings.push(`could not save the timing history ${timingsFile}: ${String(error)}`));
-    if (outcomes.some((o) => o.attempts > 0)) remote?.scheduleTimingsUpload(() => history.toJSON());
+    if (outcomes.some((o) => o.attempts > 0) || remote?.timingsNeedReplacing) remote?.scheduleTimingsUpload(() => history.toJSON());
     // A long flush must not look like a hang: say what is being waited for.
     if (remote && remote.pendingUploads > 0) process.stdout.write(`Stride: finishing ${remote.pendingUploads} uploads to the remote cache...\n`);
     await remote?.flush();
@@ -166,7 +162,7 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
     await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
     await outputsOnDisk.save().catch((error: unknown) => runner.warnings.push(`could not save the record of restored outputs: ${String(error)}`));
     lap('saveFileHashesMs');
-    const warnings = [...runner.warnings, ...(remote?.warnings ?? [])];
+    const warnings = [...runner.warnings, ...store.warnings, ...(remote?.warnings ?? [])];
     const record = buildRunRecord({ startedAt, endedAt: Date.now(), parallel, dag, estimateMs, outcomes, warnings, setup, ...(remote ? { remote: remote.stats } : {}) });
     await writeRunRecord(join(settings.strideDir, 'runs'), record);
     await writeRequestedReports(record).catch((error: unknown) => record.warnings.push(String(error)));
