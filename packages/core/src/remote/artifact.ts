@@ -52,10 +52,12 @@ export async function writeArtifact(store: LocalStore, meta: EntryMeta, file: st
  * a well-formed entry record for the expected hash and format, the sizes add up
  * (a truncated object fails here), the archive's and the terminal output's
  * sha256 match (a flipped byte fails here), and the archive is a whole tar (one
- * cut at an entry boundary fails here). Whether to trust it (signatures, scope)
- * is the caller's decision.
+ * cut at an entry boundary fails here). Whether to trust it is the caller's
+ * decision, given as `accept`: it sees the header as soon as it is known to be
+ * well-formed, before any of the bytes behind it are looked at (a trusted
+ * reader checks the signature there), and returns why not, or undefined.
  */
-export async function readArtifact(source: string | Buffer, expectedHash: string): Promise<CheckedArtifact> {
+export async function readArtifact(source: string | Buffer, expectedHash: string, accept?: (header: ArtifactHeader) => string | undefined): Promise<CheckedArtifact> {
   const bad = (why: string): StrideError => new StrideError(`artifact ${expectedHash} is ${why}; it was not restored`);
   const size = Buffer.isBuffer(source) ? source.length : (await stat(source)).size;
   // A small artifact is read once, whole; a large one streams (never held in memory).
@@ -86,6 +88,8 @@ export async function readArtifact(source: string | Buffer, expectedHash: string
   const problem = entryProblem(parsed, expectedHash);
   if (problem) throw bad(`not restorable: ${problem}`);
   const header = parsed as ArtifactHeader;
+  const refusal = accept?.(header);
+  if (refusal) throw new StrideError(refusal);
   const payloadOffset = Buffer.byteLength(headerText) + 1;
   const expected = payloadOffset + header.archiveBytes + header.terminalBytes;
   if (size !== expected) throw bad(`truncated or padded (${size} bytes, header says ${expected})`);
@@ -110,7 +114,7 @@ export async function readArtifact(source: string | Buffer, expectedHash: string
     try {
       await (content ? assertArchiveComplete(content.subarray(payloadOffset, terminalStart)) : assertArchiveComplete(file, { start: payloadOffset, bytes: header.archiveBytes }));
     } catch (error) {
-      throw bad(error instanceof Error ? error.message.split('\n')[0]! : String(error));
+      throw bad(`not restorable: ${error instanceof Error ? (error.message.split('\n')[0] as string) : String(error)}`);
     }
   }
   return { header, payloadOffset, ...(content ? { content } : {}) };

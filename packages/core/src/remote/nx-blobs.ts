@@ -119,10 +119,10 @@ export class RemoteNxBlobs {
     for await (const chunk of createReadStream(file, { start: offset })) digest.update(chunk as Buffer);
     if (digest.digest('hex') !== header.payloadSha256) return 'its bytes do not match their sha256';
     if (location === 'trusted') {
-      if (header.scope !== TRUSTED_SCOPE) return `its header says it was written by the scope ${printable(header.scope, 100)}, not trusted`;
       if (this.publicKeys.length > 0 && !verifyRecord(this.publicKeys, header, 'stride-nx-blob')) {
         return 'it carries no valid signature from a key in remote.publicKeys over its whole header';
       }
+      if (header.scope !== TRUSTED_SCOPE) return `its header says it was written by the scope ${printable(header.scope, 100)}, not trusted`;
     }
     await pipeline(createReadStream(file, { start: offset }), createWriteStream(dest));
     return undefined;

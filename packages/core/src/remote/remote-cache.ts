@@ -7,7 +7,7 @@ import type { EntryMeta, LocalStore } from '../store/local-store.js';
 import { errorMessage } from '../util/errors.js';
 import { createLimit } from '../util/limit.js';
 import { mergeTimings, timingsFromJson, type TimingsFile } from '../schedule/timings.js';
-import { importArtifact, readArtifact, writeArtifact } from './artifact.js';
+import { type ArtifactHeader, importArtifact, readArtifact, writeArtifact } from './artifact.js';
 import { type ObjectBytes, sizeOf } from './s3-http.js';
 import { ArtifactTooLargeError, type Downloaded, type ObjectStore } from './s3-store.js';
 import { TRUSTED_SCOPE, type RemoteSettings } from './settings.js';
@@ -173,16 +173,9 @@ export class RemoteCache implements RemoteTier {
       if ('refusal' in opened) return this.refuse(taskId, key, hash, location, opened.refusal);
       let checked;
       try {
-        checked = await readArtifact(opened.source, hash);
+        checked = await readArtifact(opened.source, hash, (header) => this.trustProblem(location, header));
       } catch (error) {
         return this.refuse(taskId, key, hash, location, errorMessage(error));
-      }
-      if (location === 'trusted') {
-        // What trusted/ holds was stored by a trusted run, and says so in its (signed) record.
-        if (checked.header.scope !== TRUSTED_SCOPE) return this.refuse(taskId, key, hash, location, `its header says it was stored by the scope ${printable(checked.header.scope, 100)}, not trusted`);
-        if (this.publicKeys.length > 0 && !verifyRecord(this.publicKeys, checked.header, 'stride-artifact')) {
-          return this.refuse(taskId, key, hash, location, 'it carries no valid signature from a key in remote.publicKeys over its whole header');
-        }
       }
       const meta = await importArtifact(this.store, opened.source, checked);
       this.stats.hits++;
@@ -197,6 +190,21 @@ export class RemoteCache implements RemoteTier {
         await rm(`${spill}.plain`, { force: true });
       }
     }
+  }
+
+  /**
+   * Why an artifact from `location` may not be restored by this run, judged on
+   * its header before any byte behind it is read: what trusted/ holds must carry
+   * a valid signature over the whole header (with public keys configured) and
+   * say it was stored by a trusted run.
+   */
+  private trustProblem(location: Location, header: ArtifactHeader): string | undefined {
+    if (location !== 'trusted') return undefined;
+    if (this.publicKeys.length > 0 && !verifyRecord(this.publicKeys, header, 'stride-artifact')) {
+      return 'it carries no valid signature from a key in remote.publicKeys over its whole header';
+    }
+    if (header.scope !== TRUSTED_SCOPE) return `its header says it was stored by the scope ${printable(header.scope, 100)}, not trusted`;
+    return undefined;
   }
 
   scheduleUpload(meta: EntryMeta): void {
@@ -292,7 +300,7 @@ export class RemoteCache implements RemoteTier {
       if (location === 'trusted' && this.publicKeys.length > 0 && !verifyRecord(this.publicKeys, raw, TIMINGS_MAGIC)) {
         if (!this.timingsRefused) {
           this.timingsRefused = true;
-          this.objectWarnings.push(`ignored the timing history ${key}: it carries no valid signature from a key in remote.publicKeys${this.trusted && this.signingKey ? '; this run replaces it with a signed one' : ''}`);
+          this.objectWarnings.push(`ignored the timing history ${key}: it carries no valid signature from a key in remote.publicKeys${this.trusted && this.signingKey ? '; a trusted run with the signing key replaces it with a signed one' : ''}`);
         }
         return undefined;
       }

@@ -15,7 +15,7 @@ const BLOCK = 512;
 export async function assertArchiveComplete(archive: string | Buffer, part?: { start: number; bytes: number }): Promise<void> {
   const problem = Buffer.isBuffer(archive) ? walkBytes(archive) : await walkFile(archive, part);
   if (problem) {
-    throw new StrideError(`refused an incomplete archive: ${problem}`, {
+    throw new StrideError(`incomplete archive: ${problem}`, {
       fix: 'the artifact was not restored; the task runs instead and stores a whole one',
     });
   }
