@@ -1,10 +1,10 @@
-import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Server } from '../tools/s3/server.mjs';
 import { startS3Server } from '../tools/s3/server.mjs';
+import { joinArtifact, resignArtifact, splitArtifact } from './support/forge.js';
 import { s3Client, TEST_CREDENTIALS } from './support/s3.js';
 import { createWorkspace, type TestWorkspace } from './support/workspace.js';
 
@@ -163,25 +163,14 @@ describe('CREEP: an untrusted job can never poison what a trusted build restores
 
 /** Re-signs an artifact's header with another private key (what an attacker holding its own key could do). */
 function resign(artifact: Buffer, privatePem: string): Buffer {
-  const { header, rest } = split(artifact);
   // The attacker knows Stride's (public) signature format; what it lacks is main's private key.
-  const privateKey = createPrivateKey(privatePem);
-  const message = Buffer.from(`stride-artifact\n${String(header.strideFormat)}\n${String(header.hash)}\n${String(header.payloadSha256)}\n`);
-  const keyId = createHash('sha256').update(createPublicKey(privateKey).export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 16);
-  header.signature = { keyId, value: sign(null, message, privateKey).toString('base64') };
-  return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), rest]);
+  return resignArtifact(artifact, privatePem);
 }
 
-/** Flips the last payload byte and fixes up the checksum, keeping the old signature. */
+/** Flips the last payload byte (the terminal output) and fixes up its checksum, keeping the old signature. */
 function alterKeepingSignature(artifact: Buffer): Buffer {
-  const { header, rest } = split(artifact);
-  const altered = Buffer.from(rest);
+  const { header, archive, terminal } = splitArtifact(artifact);
+  const altered = Buffer.from(terminal);
   altered[altered.length - 1] = (altered[altered.length - 1] as number) ^ 0x01;
-  header.payloadSha256 = createHash('sha256').update(altered).digest('hex');
-  return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), altered]);
-}
-
-function split(artifact: Buffer): { header: Record<string, unknown>; rest: Buffer } {
-  const newline = artifact.indexOf(0x0a);
-  return { header: JSON.parse(artifact.subarray(0, newline).toString('utf8')) as Record<string, unknown>, rest: artifact.subarray(newline + 1) };
+  return joinArtifact(header, archive, altered);
 }

@@ -1,6 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import type { NxJsonConfiguration } from '@nx/devkit';
-import { parseAge, parseRemoteSettings, parseSize, refuseSecretSetting, type RemoteSettings, StrideError } from '@stride/core';
+import { DEFAULT_SCOPE, parseAge, parseRemoteSettings, parseSize, refuseSecretSetting, type RemoteSettings, StrideError } from '@stride/core';
 
 export const PLUGIN_NAME = '@stride/nx';
 
@@ -16,6 +16,11 @@ export interface StrideSettings {
   maxCacheAgeMs: number;
   /** The S3 remote cache; undefined when no bucket is configured (local store only). */
   remote: RemoteSettings | undefined;
+  /**
+   * The run's scope and public keys, known with or without a bucket: a store
+   * folder shared by PR and main jobs needs them as much as the bucket does.
+   */
+  trust: { scope: string; publicKeys: string[] };
 }
 
 const CACHE_DIRECTORY_VARIABLE = 'STRIDE_CACHE_DIRECTORY (environment)';
@@ -50,14 +55,24 @@ export function readSettings(root: string, nxJson: NxJsonConfiguration, env: Nod
         : 'set it to a folder path, relative to the workspace root or absolute (default ".stride/cache")',
     });
   }
+  const remote = parseRemoteSettings(options.remote, env, 'plugins[@stride/nx].options.remote');
   return {
     strideDir: join(root, '.stride'),
     cacheDirectory: isAbsolute(cacheDirectory) ? cacheDirectory : join(root, cacheDirectory),
     cacheDirectorySetting: cacheSetting,
     maxCacheBytes: parseSize(options.maxCacheSize ?? DEFAULTS.maxCacheSize, 'plugins[@stride/nx].options.maxCacheSize'),
     maxCacheAgeMs: parseAge(options.maxCacheAge ?? DEFAULTS.maxCacheAge, 'plugins[@stride/nx].options.maxCacheAge'),
-    remote: parseRemoteSettings(options.remote, env, 'plugins[@stride/nx].options.remote'),
+    remote,
+    trust: remote ? { scope: remote.scope, publicKeys: remote.publicKeys } : trustWithoutBucket(options.remote, env),
   };
+}
+
+/** Scope and public keys as the remote block would give them, read the same way when no bucket is set. */
+function trustWithoutBucket(raw: unknown, env: NodeJS.ProcessEnv): StrideSettings['trust'] {
+  const block = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  const scope = env.STRIDE_REMOTE_SCOPE || (typeof block.scope === 'string' ? block.scope : DEFAULT_SCOPE);
+  const keys = Array.isArray(block.publicKeys) ? block.publicKeys.filter((k): k is string => typeof k === 'string') : [];
+  return { scope, publicKeys: keys };
 }
 
 function pluginOptions(nxJson: NxJsonConfiguration): Record<string, unknown> {

@@ -13,7 +13,7 @@ async function artifactOf(content = 'export const a = 1;\n'): Promise<{ file: st
   const store = new LocalStore(join(root, '.stride/cache'), root);
   const meta = await store.save({ hash: 'ab12', taskId: 'a:build', durationMs: 3, outputs: ['dist'], terminalOutput: 'built a\n' });
   const file = join(root, 'artifact');
-  const { body } = await writeArtifact(store, meta, file, undefined);
+  const { body } = await writeArtifact(store, meta, file);
   // A small artifact stays in memory; the tests below damage it on disk.
   expect(Buffer.isBuffer(body)).toBe(content.length < SMALL_FILE_BYTES);
   if (Buffer.isBuffer(body)) writeFileSync(file, body);

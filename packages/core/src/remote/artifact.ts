@@ -1,58 +1,45 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { STRIDE_FORMAT_VERSION } from '../hash/task-hash.js';
 import { SMALL_FILE_BYTES } from '../store/archive.js';
-import { ENTRY_FORMAT, type EntryMeta, type LocalStore } from '../store/local-store.js';
+import { type EntryMeta, entryProblem } from '../store/entry-record.js';
+import type { LocalStore } from '../store/local-store.js';
+import { assertArchiveComplete } from '../store/tar-end.js';
 import { StrideError } from '../util/errors.js';
 import type { ObjectBytes } from './s3-http.js';
-import { type ArtifactSignature, signArtifact } from './signing.js';
 
 /**
  * The remote artifact: one object per task hash, made of a JSON header line,
- * then the outputs archive, then the terminal output. The header records the
- * sizes and the sha256 of the bytes after it, and (from a trusted writer) an
- * Ed25519 signature over hash, format and that digest.
+ * then the outputs archive, then the terminal output. The header is the store
+ * entry's record itself (entry-record.ts): sizes and sha256 of both parts, the
+ * scope that wrote it, and (from a trusted writer) an Ed25519 signature over
+ * every other field, so an imported artifact is a store entry with its
+ * signature intact.
  */
-export interface ArtifactHeader extends Omit<EntryMeta, 'format'> {
-  magic: 'stride-artifact';
-  version: 1;
-  strideFormat: string;
-  /** sha256 of archive + terminal bytes. */
-  payloadSha256: string;
-  signature?: ArtifactSignature;
-}
+export type ArtifactHeader = EntryMeta;
 
 const MAX_HEADER_BYTES = 4 * 1024 * 1024;
 
 /**
  * Packs a local store entry into an artifact: in memory when it is small (up
  * to SMALL_FILE_BYTES, so it never touches the disk on its way up), else into
- * `file`. Returns its header and where its bytes are.
+ * `file`. The header is the entry's record as stored (signed by the trusted run
+ * that stored it); its parts must still be the sizes it records.
  */
-export async function writeArtifact(store: LocalStore, meta: EntryMeta, file: string, signingKey: KeyObject | undefined): Promise<{ header: ArtifactHeader; body: ObjectBytes }> {
+export async function writeArtifact(store: LocalStore, meta: EntryMeta, file: string): Promise<{ header: ArtifactHeader; body: ObjectBytes }> {
   const dir = store.entryDir(meta.hash);
   const parts = [...(meta.archiveSha256 ? [join(dir, 'outputs.tar')] : []), join(dir, 'terminal.txt')];
-  const small = parts.reduce((total, part) => total + statSync(part).size, 0) <= SMALL_FILE_BYTES;
-  const contents = small ? parts.map((part) => readFileSync(part)) : undefined;
-  const digest = createHash('sha256');
-  if (contents) for (const content of contents) digest.update(content);
-  else for (const part of parts) for await (const chunk of createReadStream(part)) digest.update(chunk as Buffer);
-  const payloadSha256 = digest.digest('hex');
-  const { format: _format, ...entry } = meta;
-  const header: ArtifactHeader = {
-    magic: 'stride-artifact',
-    version: 1,
-    strideFormat: STRIDE_FORMAT_VERSION,
-    ...entry,
-    terminalBytes: statSync(join(dir, 'terminal.txt')).size,
-    payloadSha256,
-    ...(signingKey ? { signature: signArtifact(signingKey, meta.hash, payloadSha256) } : {}),
-  };
+  const sizes = parts.map((part) => statSync(part).size);
+  if ((meta.archiveSha256 ? (sizes[0] as number) : 0) !== meta.archiveBytes || sizes[sizes.length - 1] !== meta.terminalBytes) {
+    throw new StrideError(`cache entry ${meta.hash} changed since it was stored; it was not uploaded`);
+  }
+  const header = meta;
   const headerLine = `${JSON.stringify(header)}\n`;
-  if (contents) return { header, body: Buffer.concat([Buffer.from(headerLine), ...contents]) };
+  if (sizes.reduce((total, size) => total + size, 0) <= SMALL_FILE_BYTES) {
+    return { header, body: Buffer.concat([Buffer.from(headerLine), ...parts.map((part) => readFileSync(part))]) };
+  }
   const out = createWriteStream(file);
   await new Promise<void>((resolve, reject) => out.write(headerLine, (e) => (e ? reject(e) : resolve())));
   for (const part of parts) await pipeline(createReadStream(part), out, { end: false });
@@ -62,11 +49,15 @@ export async function writeArtifact(store: LocalStore, meta: EntryMeta, file: st
 
 /**
  * Reads and checks a downloaded artifact's structure and bytes: the header is
- * well-formed, names the expected hash and format, the sizes add up (a truncated
- * object fails here) and the payload's sha256 matches (a flipped byte fails here).
- * Whether to trust it (signatures) is the caller's decision.
+ * a well-formed entry record for the expected hash and format, the sizes add up
+ * (a truncated object fails here), the archive's and the terminal output's
+ * sha256 match (a flipped byte fails here), and the archive is a whole tar (one
+ * cut at an entry boundary fails here). Whether to trust it is the caller's
+ * decision, given as `accept`: it sees the header as soon as it is known to be
+ * well-formed, before any of the bytes behind it are looked at (a trusted
+ * reader checks the signature there), and returns why not, or undefined.
  */
-export async function readArtifact(source: string | Buffer, expectedHash: string): Promise<CheckedArtifact> {
+export async function readArtifact(source: string | Buffer, expectedHash: string, accept?: (header: ArtifactHeader) => string | undefined): Promise<CheckedArtifact> {
   const bad = (why: string): StrideError => new StrideError(`artifact ${expectedHash} is ${why}; it was not restored`);
   const size = Buffer.isBuffer(source) ? source.length : (await stat(source)).size;
   // A small artifact is read once, whole; a large one streams (never held in memory).
@@ -87,21 +78,45 @@ export async function readArtifact(source: string | Buffer, expectedHash: string
   const newline = head.indexOf(0x0a);
   if (newline < 0) throw bad('malformed (no header)');
   const headerText = head.subarray(0, newline).toString('utf8');
-  let header: ArtifactHeader;
+  let parsed: unknown;
   try {
-    header = JSON.parse(headerText) as ArtifactHeader;
+    parsed = JSON.parse(headerText);
   } catch {
     throw bad('malformed (unreadable header)');
   }
-  if (header.magic !== 'stride-artifact' || header.version !== 1) throw bad('not a Stride artifact');
-  if (header.hash !== expectedHash) throw bad(`stored under the wrong key (it is for ${String(header.hash)})`);
-  if (header.strideFormat !== STRIDE_FORMAT_VERSION) throw bad(`from another Stride format (${String(header.strideFormat)})`);
+  // Every field printed from here comes from unsigned bytes: entryProblem passes them through printable().
+  const problem = entryProblem(parsed, expectedHash);
+  if (problem) throw bad(`not restorable: ${problem}`);
+  const header = parsed as ArtifactHeader;
+  const refusal = accept?.(header);
+  if (refusal) throw new StrideError(refusal);
   const payloadOffset = Buffer.byteLength(headerText) + 1;
-  if (size !== payloadOffset + header.archiveBytes + header.terminalBytes) throw bad(`truncated or padded (${size} bytes, header says ${payloadOffset + header.archiveBytes + header.terminalBytes})`);
-  const digest = createHash('sha256');
-  if (content) digest.update(content.subarray(payloadOffset));
-  else for await (const chunk of createReadStream(file, { start: payloadOffset })) digest.update(chunk as Buffer);
-  if (digest.digest('hex') !== header.payloadSha256) throw bad('corrupt (checksum mismatch)');
+  const expected = payloadOffset + header.archiveBytes + header.terminalBytes;
+  if (size !== expected) throw bad(`truncated or padded (${size} bytes, header says ${expected})`);
+  const archiveDigest = createHash('sha256');
+  const terminalDigest = createHash('sha256');
+  const terminalStart = payloadOffset + header.archiveBytes;
+  if (content) {
+    archiveDigest.update(content.subarray(payloadOffset, terminalStart));
+    terminalDigest.update(content.subarray(terminalStart));
+  } else {
+    let at = payloadOffset;
+    for await (const chunk of createReadStream(file, { start: payloadOffset }) as AsyncIterable<Buffer>) {
+      const split = Math.max(0, Math.min(chunk.length, terminalStart - at));
+      if (split > 0) archiveDigest.update(chunk.subarray(0, split));
+      if (split < chunk.length) terminalDigest.update(chunk.subarray(split));
+      at += chunk.length;
+    }
+  }
+  const archiveOk = header.archiveSha256 === null ? header.archiveBytes === 0 : archiveDigest.digest('hex') === header.archiveSha256;
+  if (!archiveOk || terminalDigest.digest('hex') !== header.terminalSha256) throw bad('corrupt (checksum mismatch)');
+  if (header.archiveSha256 !== null) {
+    try {
+      await (content ? assertArchiveComplete(content.subarray(payloadOffset, terminalStart)) : assertArchiveComplete(file, { start: payloadOffset, bytes: header.archiveBytes }));
+    } catch (error) {
+      throw bad(`not restorable: ${error instanceof Error ? (error.message.split('\n')[0] as string) : String(error)}`);
+    }
+  }
   return { header, payloadOffset, ...(content ? { content } : {}) };
 }
 
@@ -117,18 +132,18 @@ export async function importArtifact(store: LocalStore, source: string | Buffer,
   const { header, payloadOffset, content } = artifact;
   const file = Buffer.isBuffer(source) ? '' : source;
   const terminalStart = payloadOffset + header.archiveBytes;
-  let terminalOutput: string;
-  if (content) terminalOutput = content.subarray(terminalStart, terminalStart + header.terminalBytes).toString('utf8');
+  let terminal: Buffer;
+  if (content) terminal = Buffer.from(content.subarray(terminalStart, terminalStart + header.terminalBytes));
   else {
-    const terminal: Buffer[] = [];
+    const chunks: Buffer[] = [];
     if (header.terminalBytes > 0) {
-      for await (const chunk of createReadStream(file, { start: terminalStart, end: terminalStart + header.terminalBytes - 1 })) terminal.push(chunk as Buffer);
+      for await (const chunk of createReadStream(file, { start: terminalStart, end: terminalStart + header.terminalBytes - 1 })) chunks.push(chunk as Buffer);
     }
-    terminalOutput = Buffer.concat(terminal).toString('utf8');
+    terminal = Buffer.concat(chunks);
   }
-  const { magic: _magic, version: _version, strideFormat: _format, payloadSha256: _digest, signature: _signature, ...entry } = header;
   const writeArchive = content
     ? (target: string) => writeFile(target, content.subarray(payloadOffset, terminalStart))
     : (target: string) => pipeline(createReadStream(file, { start: payloadOffset, end: terminalStart - 1 }), createWriteStream(target));
-  return store.importEntry({ format: ENTRY_FORMAT, ...entry }, header.archiveSha256 ? writeArchive : undefined, terminalOutput);
+  // The record goes in as it came: a trusted writer's signature keeps verifying in the store.
+  return store.importEntry(header, header.archiveSha256 ? writeArchive : undefined, terminal);
 }

@@ -7,18 +7,27 @@ import { objectKey, readOrder, signsAt, writeLocation, type Location } from './l
 import { openObject, sealObject } from './remote-cache.js';
 import { maskSecrets } from '../util/secrets.js';
 import type { ObjectStore } from './s3-store.js';
-import type { RemoteSettings } from './settings.js';
-import { type ArtifactSignature, signArtifact, verifyArtifact } from './signing.js';
+import { TRUSTED_SCOPE, type RemoteSettings } from './settings.js';
+import { type ArtifactSignature, signRecord, verifyRecord } from './signing.js';
+import { printable } from '../util/untrusted-text.js';
 
-/** The header line in front of an Nx blob in the bucket. */
+/**
+ * The header line in front of an Nx blob in the bucket. Version 2: the
+ * signature covers every field but itself (canonical JSON, signing.ts), and
+ * the header names the scope that wrote it. Version 1 headers, whose
+ * signature covered only kind, hash and sha256, are refused.
+ */
 interface BlobHeader {
   magic: 'stride-nx-blob';
-  version: 1;
+  version: 2;
   hash: string;
   bytes: number;
   payloadSha256: string;
+  /** The scope whose location it was written to: `trusted`, or the writer's own scope. */
+  scope: string;
   signature?: ArtifactSignature;
 }
+const BLOB_VERSION = 2;
 
 const MAX_HEADER_BYTES = 64 * 1024;
 /** Failures in a row after which the bucket is left alone for COOL_DOWN_MS (a server lives long: no switching off for good). */
@@ -29,7 +38,8 @@ const COOL_DOWN_MS = 30_000;
  * Nx's own cache blobs (the tar archives Nx's HTTP remote cache client sends)
  * in the same bucket, trust tiers and signatures as Stride's artifacts:
  * `<prefix>/trusted/nx/<hash>.blob` or `<prefix>/scopes/<scope>/nx/<hash>.blob`,
- * a JSON header line (size, sha256, signature) then the blob. A blob whose bytes
+ * a JSON header line (size, sha256, writer's scope, a signature over all of
+ * it) then the blob. A blob whose bytes
  * do not match, or that lacks a valid signature where one is required, is never
  * served.
  */
@@ -100,7 +110,9 @@ export class RemoteNxBlobs {
       if (newline < 0) return 'it has no header';
       header = JSON.parse(head.subarray(0, newline).toString('utf8')) as BlobHeader;
       offset = newline + 1;
-      if (header.magic !== 'stride-nx-blob' || header.hash !== hash) return 'its header names another object';
+      if (typeof header !== 'object' || header === null || header.magic !== 'stride-nx-blob' || header.hash !== hash) return 'its header names another object';
+      if (header.version !== BLOB_VERSION) return `its header is in format ${printable(header.version, 20)}, not ${BLOB_VERSION} (an old format, not wholly signed)`;
+      if (typeof header.bytes !== 'number' || typeof header.payloadSha256 !== 'string' || typeof header.scope !== 'string') return 'its header is incomplete';
       if ((await handle.stat()).size - offset !== header.bytes) return 'it is truncated or padded';
     } catch {
       return 'its header is not valid JSON';
@@ -110,8 +122,11 @@ export class RemoteNxBlobs {
     const digest = createHash('sha256');
     for await (const chunk of createReadStream(file, { start: offset })) digest.update(chunk as Buffer);
     if (digest.digest('hex') !== header.payloadSha256) return 'its bytes do not match their sha256';
-    if (location === 'trusted' && this.publicKeys.length > 0 && !verifyArtifact(this.publicKeys, hash, header.payloadSha256, header.signature, 'nx-blob')) {
-      return 'it carries no valid signature from a key in remote.publicKeys';
+    if (location === 'trusted') {
+      if (this.publicKeys.length > 0 && !verifyRecord(this.publicKeys, header, 'stride-nx-blob')) {
+        return 'it carries no valid signature from a key in remote.publicKeys over its whole header';
+      }
+      if (header.scope !== TRUSTED_SCOPE) return `its header says it was written by the scope ${printable(header.scope, 100)}, not trusted`;
     }
     await pipeline(createReadStream(file, { start: offset }), createWriteStream(dest));
     return undefined;
@@ -136,14 +151,15 @@ export class RemoteNxBlobs {
       for await (const chunk of createReadStream(file)) digest.update(chunk as Buffer);
       const payloadSha256 = digest.digest('hex');
       const bytes = (await stat(file)).size;
-      const header: BlobHeader = {
+      const unsigned: BlobHeader = {
         magic: 'stride-nx-blob',
-        version: 1,
+        version: BLOB_VERSION,
         hash,
         bytes,
         payloadSha256,
-        ...(signingKey ? { signature: signArtifact(signingKey, hash, payloadSha256, 'nx-blob') } : {}),
+        scope: location === 'trusted' ? TRUSTED_SCOPE : this.settings.scope,
       };
+      const header: BlobHeader = signingKey ? { ...unsigned, signature: signRecord(signingKey, unsigned) } : unsigned;
       const out = createWriteStream(temp);
       await new Promise<void>((resolve, reject) => out.write(`${JSON.stringify(header)}\n`, (e) => (e ? reject(e) : resolve())));
       await pipeline(createReadStream(file), out);

@@ -47,7 +47,8 @@ function machine(content: string | Buffer): { root: string; store: LocalStore } 
   const root = mkdtempSync(join(tmpdir(), 'stride-remote-'));
   mkdirSync(join(root, 'dist'));
   writeFileSync(join(root, 'dist/out.bin'), content);
-  return { root, store: new LocalStore(join(root, '.stride/cache'), root) };
+  // The remote settings above are a trusted run's: so is this store (what it stores says so, and is uploaded).
+  return { root, store: new LocalStore(join(root, '.stride/cache'), root, undefined, { scope: 'trusted' }) };
 }
 
 describe('RemoteCache against a real S3 server', () => {

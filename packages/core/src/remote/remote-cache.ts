@@ -9,13 +9,13 @@ import { diskWriteProblem, makeDir } from '../util/local-disk.js';
 import { createLimit } from '../util/limit.js';
 import { maskSecrets } from '../util/secrets.js';
 import { printable } from '../util/untrusted-text.js';
-import { mergeTimings, parseTimings, type TimingsFile } from '../schedule/timings.js';
-import { importArtifact, readArtifact, writeArtifact } from './artifact.js';
+import { mergeTimings, timingsFromJson, type TimingsFile } from '../schedule/timings.js';
+import { type ArtifactHeader, importArtifact, readArtifact, writeArtifact } from './artifact.js';
 import { type ObjectBytes, sizeOf } from './s3-http.js';
 import { ArtifactTooLargeError, type Downloaded, type ObjectStore } from './s3-store.js';
 import { TRUSTED_SCOPE, type RemoteSettings } from './settings.js';
-import { keyId, verifyArtifact } from './signing.js';
-import { type Location, objectKey, readOrder, signsAt, timingsKey, writeLocation } from './locations.js';
+import { type ArtifactSignature, keyId, signRecord, verifyRecord } from './signing.js';
+import { type Location, objectKey, readOrder, timingsKey, writeLocation } from './locations.js';
 
 /** What the runner needs of a remote tier. */
 export interface RemoteTier {
@@ -88,6 +88,8 @@ export class RemoteCache implements RemoteTier {
   private readonly missing = new Set<string>();
   /** Hashes whose trusted object was refused: a trusted writer replaces them. */
   private readonly toReplace = new Set<string>();
+  /** Whether the trusted timing history was refused (unsigned or forged where signatures are required). */
+  private timingsRefused = false;
   private readonly trusted: boolean;
   private setupWarning: string | undefined;
   private tempDirReady: Promise<void> | undefined;
@@ -187,13 +189,9 @@ export class RemoteCache implements RemoteTier {
       if ('refusal' in opened) return this.refuse(taskId, key, hash, location, opened.refusal);
       let checked;
       try {
-        checked = await readArtifact(opened.source, hash);
+        checked = await readArtifact(opened.source, hash, (header) => this.trustProblem(location, header));
       } catch (error) {
         return this.refuse(taskId, key, hash, location, errorMessage(error));
-      }
-      const needsSignature = location === 'trusted' && this.publicKeys.length > 0;
-      if (needsSignature && !verifyArtifact(this.publicKeys, hash, checked.header.payloadSha256, checked.header.signature)) {
-        return this.refuse(taskId, key, hash, location, 'it carries no valid signature from a key in remote.publicKeys');
       }
       const meta = await importArtifact(this.store, opened.source, checked);
       this.stats.hits++;
@@ -208,6 +206,21 @@ export class RemoteCache implements RemoteTier {
         await rm(`${spill}.plain`, { force: true });
       }
     }
+  }
+
+  /**
+   * Why an artifact from `location` may not be restored by this run, judged on
+   * its header before any byte behind it is read: what trusted/ holds must carry
+   * a valid signature over the whole header (with public keys configured) and
+   * say it was stored by a trusted run.
+   */
+  private trustProblem(location: Location, header: ArtifactHeader): string | undefined {
+    if (location !== 'trusted') return undefined;
+    if (this.publicKeys.length > 0 && !verifyRecord(this.publicKeys, header, 'stride-artifact')) {
+      return 'it carries no valid signature from a key in remote.publicKeys over its whole header';
+    }
+    if (header.scope !== TRUSTED_SCOPE) return `its header says it was stored by the scope ${printable(header.scope, 100)}, not trusted`;
+    return undefined;
   }
 
   scheduleUpload(meta: EntryMeta): void {
@@ -230,8 +243,10 @@ export class RemoteCache implements RemoteTier {
         this.stats.alreadyStored++;
         return;
       }
-      // Only what goes to trusted/ is signed: a signed artifact in a scope could be copied into trusted/.
-      const { body } = await writeArtifact(this.store, meta, file, signsAt(location) ? this.signingKey : undefined);
+      // A trusted run uploads only what it stored as trusted (and signed, where readers need signatures): anything else
+      // would be refused. Only a trusted run's store signs (LocalStore), so nothing in a scope carries a signature.
+      if (this.trusted && (meta.scope !== TRUSTED_SCOPE || (this.publicKeys.length > 0 && !meta.signature))) return;
+      const { body } = await writeArtifact(this.store, meta, file);
       const bytes = sizeOf(body);
       if (bytes > this.settings.maxArtifactBytes) {
         this.objectWarnings.push(`${meta.taskId}: not uploaded, ${bytes} bytes is over remote.maxArtifactSize`);
@@ -264,27 +279,44 @@ export class RemoteCache implements RemoteTier {
    * The team's timing history, so a fresh machine schedules well on its first
    * run, read from where artifacts are (`readOrder`): a trusted run and a
    * developer read only the trusted history, a pull-request or named scope its
-   * own scope's too. It only orders tasks, never decides what is restored, so it is
-   * not signed; malformed entries are dropped.
+   * own scope's too. It decides no restore, but it decides how `stride shard`
+   * splits the work and how long a machine waits for another: so with public
+   * keys configured the trusted history is read only with a valid signature
+   * (an unsigned or forged one is ignored, and a trusted run replaces it), and
+   * every entry read is bounded (timings.ts).
    */
   async readTimings(): Promise<TimingsFile | undefined> {
     if (!this.canRead || this.stats.switchedOff) return undefined;
     let merged: TimingsFile | undefined;
     for (const location of readOrder(this.settings)) {
-      const found = await this.readTimingsFrom(timingsKey(this.settings, location));
+      const found = await this.readTimingsFrom(location);
       if (found) merged = merged ? mergeTimings(merged, found) : found;
       if (this.stats.switchedOff) break;
     }
     return merged;
   }
 
-  private async readTimingsFrom(key: string): Promise<TimingsFile | undefined> {
+  /** True when the trusted history was refused: a trusted run with the key writes its own signed copy even if no task ran. */
+  get timingsNeedReplacing(): boolean {
+    return this.timingsRefused && this.trusted && this.canWrite && this.signingKey !== undefined;
+  }
+
+  private async readTimingsFrom(location: Location): Promise<TimingsFile | undefined> {
+    const key = timingsKey(this.settings, location);
     const spill = await this.tempFile('timings');
     try {
       const downloaded = await this.objects.download(key, spill, MAX_TIMINGS_BYTES);
       this.succeeded();
       if (downloaded === undefined) return undefined;
-      return parseTimings(Buffer.isBuffer(downloaded.source) ? downloaded.source.toString('utf8') : await readFile(downloaded.source, 'utf8'));
+      const raw: unknown = JSON.parse(Buffer.isBuffer(downloaded.source) ? downloaded.source.toString('utf8') : await readFile(downloaded.source, 'utf8'));
+      if (location === 'trusted' && this.publicKeys.length > 0 && !verifyRecord(this.publicKeys, raw, TIMINGS_MAGIC)) {
+        if (!this.timingsRefused) {
+          this.timingsRefused = true;
+          this.objectWarnings.push(`ignored the timing history ${key}: it carries no valid signature from a key in remote.publicKeys${this.trusted && this.signingKey ? '; a trusted run with the signing key replaces it with a signed one' : ''}`);
+        }
+        return undefined;
+      }
+      return timingsFromJson(raw);
     } catch (error) {
       if (!(error instanceof ArtifactTooLargeError) && !(error instanceof SyntaxError)) this.failed(error);
       return undefined;
@@ -296,18 +328,21 @@ export class RemoteCache implements RemoteTier {
   /**
    * Merges this run's history into the bucket's copy for its own scope (read,
    * merge, write: two machines writing at once can lose one's newest samples,
-   * which only costs a slightly worse order once). Written in the end-of-run flush.
+   * which only costs a slightly worse order once), signed when it is the
+   * trusted history and this run has the key. Written in the end-of-run flush.
    */
   scheduleTimingsUpload(history: () => TimingsFile): void {
     const location = writeLocation(this.settings);
     if (!this.canWrite || this.stats.switchedOff || location === undefined) return;
     if (this.trusted && this.publicKeys.length > 0 && !this.signingKey) return;
     const job = this.limit(async () => {
-      const key = timingsKey(this.settings, location);
-      const current = await this.readTimingsFrom(key);
+      // A refused (unsigned, forged) copy is not merged: this run's own history replaces it.
+      const current = await this.readTimingsFrom(location);
       if (this.stats.switchedOff) return;
+      const merged = current ? mergeTimings(current, history()) : history();
+      const body = this.trusted && this.signingKey ? signTimings(this.signingKey, merged) : merged;
       try {
-        await this.objects.upload(key, Buffer.from(`${JSON.stringify(current ? mergeTimings(current, history()) : history(), null, 2)}\n`), true);
+        await this.objects.upload(timingsKey(this.settings, location), Buffer.from(`${JSON.stringify(body, null, 2)}\n`), true);
         this.succeeded();
       } catch (error) {
         this.failed(error);
@@ -376,6 +411,14 @@ export class RemoteCache implements RemoteTier {
     await this.tempDirReady;
     return join(dir, `remote-${hash}-${++this.tempCount}-${process.pid}-${this.runId}`);
   }
+}
+
+const TIMINGS_MAGIC = 'stride-timings';
+
+/** The trusted timing history as uploaded: the history, named as such, signed whole (every field but the signature). */
+function signTimings(signingKey: KeyObject, timings: TimingsFile): TimingsFile & { magic: typeof TIMINGS_MAGIC; signature: ArtifactSignature } {
+  const record = { magic: TIMINGS_MAGIC, ...timings } as const;
+  return { ...record, signature: signRecord(signingKey, record) };
 }
 
 /**

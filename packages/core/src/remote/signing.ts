@@ -1,6 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { STRIDE_FORMAT_VERSION } from '../hash/task-hash.js';
 import { StrideError } from '../util/errors.js';
 
 export interface ArtifactSignature {
@@ -10,16 +9,46 @@ export interface ArtifactSignature {
   value: string;
 }
 
-/** What is signed: a Stride artifact, or an Nx cache blob kept for `stride serve`. */
-export type SignedKind = 'stride-artifact' | 'nx-blob';
+/**
+ * The kinds of signed records, each a JSON object whose `magic` field names
+ * it: a Stride artifact header (which is also a store entry's meta.json), an
+ * Nx cache blob's header kept for `stride serve`, and the trusted timing
+ * history. `magic` is signed like every other field, so a signature can never
+ * be moved from one kind of record to another.
+ */
+export type SignedKind = 'stride-artifact' | 'stride-nx-blob' | 'stride-timings';
+
+/** Prefix of every signed message: the signing scheme, so another scheme's signature never verifies here. */
+const SIGNATURE_DOMAIN = 'stride-signed-record-v2\n';
 
 /**
- * What a signature covers: the kind of object, the hash, Stride's format
- * version and the digest of the bytes, so a valid signature can be moved neither
- * onto another hash, nor onto other bytes, nor from one kind of object to the other.
+ * Canonical JSON (the RFC 8785 "JCS" form for the values Stride writes):
+ * object keys sorted by UTF-16 code units, no whitespace, strings and numbers
+ * as JSON.stringify writes them, keys whose value is undefined left out.
+ * Anything JSON cannot carry exactly (a non-finite number, a function, a
+ * bigint) is refused rather than silently changed, so what is signed is always
+ * what a reader parses back.
  */
-function signedMessage(hash: string, payloadSha256: string, kind: SignedKind): Buffer {
-  return Buffer.from(`${kind}\n${STRIDE_FORMAT_VERSION}\n${hash}\n${payloadSha256}\n`);
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new StrideError(`a signed record cannot hold the number ${String(value)}`);
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(',')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  throw new StrideError(`a signed record cannot hold a ${typeof value}`);
+}
+
+/** A record as signed: every field but `signature`, in canonical JSON, after the scheme's prefix. */
+function signedMessage(record: object): Buffer {
+  const { signature: _signature, ...rest } = record as Record<string, unknown>;
+  return Buffer.from(`${SIGNATURE_DOMAIN}${canonicalJson(rest)}`);
 }
 
 /**
@@ -73,24 +102,33 @@ export function keyId(key: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 16);
 }
 
-export function signArtifact(privateKey: KeyObject, hash: string, payloadSha256: string, kind: SignedKind = 'stride-artifact'): ArtifactSignature {
-  return {
-    keyId: keyId(privateKey),
-    value: sign(null, signedMessage(hash, payloadSha256, kind), privateKey).toString('base64'),
-  };
+/**
+ * Signs a whole record: every field but `signature` (the record's `magic`
+ * names its kind). Returns the signature to put in the record's `signature`.
+ */
+export function signRecord(privateKey: KeyObject, record: { readonly magic: SignedKind }): ArtifactSignature {
+  return { keyId: keyId(privateKey), value: sign(null, signedMessage(record), privateKey).toString('base64') };
 }
 
-/** True when one of `publicKeys` verifies the signature over this hash and these bytes. */
-export function verifyArtifact(
-  publicKeys: readonly KeyObject[],
-  hash: string,
-  payloadSha256: string,
-  signature: ArtifactSignature | undefined,
-  kind: SignedKind = 'stride-artifact',
-): boolean {
-  if (!signature || typeof signature.value !== 'string') return false;
-  const message = signedMessage(hash, payloadSha256, kind);
-  return publicKeys.some((key) => keyId(key) === signature.keyId && verify(null, message, key, Buffer.from(signature.value, 'base64')));
+/**
+ * True when the record is of `kind` and one of `publicKeys` verifies its
+ * `signature` over every other field, exactly as parsed: a field added,
+ * removed or edited anywhere in the record makes it false.
+ */
+export function verifyRecord(publicKeys: readonly KeyObject[], record: unknown, kind: SignedKind): boolean {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return false;
+  const fields = record as Record<string, unknown>;
+  const signature = fields.signature as Partial<ArtifactSignature> | undefined;
+  if (fields.magic !== kind || typeof signature !== 'object' || signature === null) return false;
+  if (typeof signature.value !== 'string' || typeof signature.keyId !== 'string') return false;
+  let message: Buffer;
+  try {
+    message = signedMessage(fields);
+  } catch {
+    return false;
+  }
+  const value = Buffer.from(signature.value, 'base64');
+  return publicKeys.some((key) => keyId(key) === signature.keyId && verify(null, message, key, value));
 }
 
 /** A fresh key pair: the private key as PEM, the public key as one base64 line for nx.json. */

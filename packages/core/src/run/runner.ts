@@ -103,6 +103,9 @@ export interface RunRequest {
   awaitRemoteUntil?: (id: string) => number | undefined;
 }
 
+/** The longest a task waits for another machine's upload (STRIDE_SHARD_PLAN), whatever its deadline says. */
+export const MAX_AWAIT_REMOTE_MS = 60 * 60 * 1000;
+
 /**
  * Runs a task graph: each task, once its dependencies are done, is hashed and
  * looked up; a hit is restored at once (it needs no worker slot), a miss waits
@@ -289,7 +292,9 @@ export class TaskRunner {
       const early = await this.prefetched.get(id);
       hit = early?.asked ? early.meta : await this.request.remote.fetch(hash, id);
       cache = 'remote';
-      const deadline = this.request.awaitRemoteUntil?.(id);
+      const asked = this.request.awaitRemoteUntil?.(id);
+      // Bounded whatever the plan says: a wait is for another machine's upload, never for ever.
+      const deadline = asked === undefined || Number.isNaN(asked) ? undefined : Math.min(asked, Date.now() + MAX_AWAIT_REMOTE_MS);
       if (!hit && deadline !== undefined) {
         const waitStart = Date.now();
         hit = await this.awaitOtherMachine(hash, id, deadline);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ESTIMATE_MS, MAX_TIMING_ENTRIES, TimingHistory, mergeTimings, parseTimings } from './timings.js';
+import { DEFAULT_ESTIMATE_MS, MAX_ESTIMATE_MS, MAX_TIMING_ENTRIES, TimingHistory, mergeTimings, parseTimings } from './timings.js';
 
 const targetOf = (id: string): string => id.slice(id.indexOf(':') + 1);
 const tempFile = (): string => join(mkdtempSync(join(tmpdir(), 'stride-timings-')), 'timings.json');
@@ -99,4 +99,20 @@ describe('TimingHistory', () => {
     expect(history.estimate('c:x')).toBe(700);
     expect(history.estimate('d:x')).toBe(100);
   });
+
+  it('bounds what it reads: durations clamped to a day, future sample times read as now, non-finite entries dropped', () => {
+    const now = 1_700_000_000_000;
+    const parsed = parseTimings(
+      JSON.stringify({ version: 1, tasks: { 'a:build': { ms: 1e15, runs: 1e9, at: 1e15 }, 'b:build': { ms: 'NaN', runs: 1, at: 1 }, 'c:build': { ms: 10, runs: 1, at: now - 5 } } }),
+      now,
+    );
+    expect(parsed.tasks).toEqual({ 'a:build': { ms: MAX_ESTIMATE_MS, runs: 20, at: now }, 'c:build': { ms: 10, runs: 1, at: now - 5 } });
+    // A genuine sample taken later displaces the poisoned one in a merge.
+    const genuine = { version: 1 as const, tasks: { 'a:build': { ms: 2000, runs: 1, at: now + 1 } } };
+    expect(mergeTimings(parsed, genuine).tasks['a:build']?.ms).toBe(2000);
+    const history = new TimingHistory(undefined, targetOf);
+    history.record('x:build', 1e18);
+    expect(history.estimate('x:build')).toBe(MAX_ESTIMATE_MS);
+  });
 });
+

@@ -29,6 +29,15 @@ const NEWEST_WEIGHT = 0.5;
 const MAX_COUNTED_RUNS = 20;
 /** Bound on the file: ~100 bytes an entry, so at most about 1 MB. */
 export const MAX_TIMING_ENTRIES = 10_000;
+/**
+ * Bound on any duration read from a history (local file or bucket) or
+ * estimated from one: no build task Stride schedules takes a day, and a
+ * poisoned history (`ms: 1e15`) must not skew a shard split or make a machine
+ * wait for ever. Larger values are clamped, non-finite ones dropped.
+ */
+export const MAX_ESTIMATE_MS = 24 * 60 * 60 * 1000;
+/** How far in the future a sample's `at` may lie (clock skew between machines); later ones are read as now, so they cannot outlive every genuine sample. */
+const MAX_CLOCK_SKEW_MS = 60 * 60 * 1000;
 /** Estimate for a task nothing is known about, nor about its target. */
 export const DEFAULT_ESTIMATE_MS = 1_000;
 /**
@@ -83,7 +92,7 @@ export class TimingHistory {
    * reflects that project's real work, and one new large file would overreact.
    */
   estimate(id: string, inputBytes?: InputSize): number {
-    return this.estimateWithSource(id, inputBytes).ms;
+    return Math.min(MAX_ESTIMATE_MS, this.estimateWithSource(id, inputBytes).ms);
   }
 
   /** Where an estimate comes from, for the run record and `stride shard`. */
@@ -165,6 +174,7 @@ export class TimingHistory {
 function applySample(data: TimingsFile, id: string, ms: number, at: number, bytes?: number): void {
   const old = data.tasks[id];
   const size = bytes ?? old?.bytes;
+  ms = Math.min(MAX_ESTIMATE_MS, Math.max(0, ms));
   data.tasks[id] = {
     ...(old
       ? { ms: Math.round(old.ms + NEWEST_WEIGHT * (ms - old.ms)), runs: Math.min(MAX_COUNTED_RUNS, old.runs + 1), at: Math.max(at, old.at) }
@@ -218,15 +228,29 @@ function trim(data: TimingsFile, max = MAX_TIMING_ENTRIES): TimingsFile {
 }
 
 /** Validates a timings document from disk or the bucket; anything malformed is dropped, not trusted. */
-export function parseTimings(text: string): TimingsFile {
-  const parsed: unknown = JSON.parse(text);
+export function parseTimings(text: string, now = Date.now()): TimingsFile {
+  return timingsFromJson(JSON.parse(text), now);
+}
+
+/**
+ * The same, from parsed JSON. Entries are bounded: durations over
+ * MAX_ESTIMATE_MS are clamped to it, sample times in the future read as now,
+ * run counts capped; non-finite or negative numbers drop the entry.
+ */
+export function timingsFromJson(parsed: unknown, now = Date.now()): TimingsFile {
   const out = emptyFile();
   if (typeof parsed !== 'object' || parsed === null || (parsed as { version?: unknown }).version !== 1) return out;
   const tasks = (parsed as { tasks?: unknown }).tasks;
   if (typeof tasks !== 'object' || tasks === null) return out;
   for (const [id, value] of Object.entries(tasks)) {
     const { ms, runs, at, bytes } = (value ?? {}) as Partial<Record<keyof TimingEntry, unknown>>;
-    if (isCount(ms) && isCount(runs) && isCount(at)) out.tasks[id] = { ms, runs, at, ...(isCount(bytes) ? { bytes } : {}) };
+    if (!isCount(ms) || !isCount(runs) || !isCount(at)) continue;
+    out.tasks[id] = {
+      ms: Math.min(MAX_ESTIMATE_MS, ms),
+      runs: Math.min(MAX_COUNTED_RUNS, runs),
+      at: at > now + MAX_CLOCK_SKEW_MS ? now : at,
+      ...(isCount(bytes) ? { bytes } : {}),
+    };
   }
   return trim(out);
 }

@@ -1,34 +1,23 @@
 import { lstatSync, readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StrideError } from '../util/errors.js';
+import { STRIDE_FORMAT_VERSION } from '../hash/task-hash.js';
+import { signRecord } from '../remote/signing.js';
+import { errorMessage, StrideError } from '../util/errors.js';
 import { assertArchiveSafe, extractArchive, packArchive, readIfSmall, sha256File } from './archive.js';
+import { ENTRY_FORMAT, ENTRY_MAGIC, type EntryMeta, entryProblem, isTrustedScope, type StoreTrust, trustProblem } from './entry-record.js';
 import { clearOutputs, existingOutputPaths } from './output-paths.js';
 import type { OutputsOnDisk } from './outputs-on-disk.js';
+import { assertArchiveComplete } from './tar-end.js';
 
-/** Layout version of a store entry; entries of another version are ignored. */
-export const ENTRY_FORMAT = 1;
+export { ENTRY_FORMAT, type EntryMeta, type StoreTrust } from './entry-record.js';
 const META = 'meta.json';
 const ARCHIVE = 'outputs.tar';
 const TERMINAL = 'terminal.txt';
 
-/** What the store records of one cached task run. */
-export interface EntryMeta {
-  format: number;
-  hash: string;
-  taskId: string;
-  createdAt: string;
-  durationMs: number;
-  /** The declared outputs (workspace-relative, possibly globs) the archive was made from. */
-  outputs: string[];
-  /** Paths the archive holds at its top level; empty when the task wrote no output. */
-  archivedPaths: string[];
-  archiveBytes: number;
-  /** sha256 of outputs.tar, checked before every restore; null when there is no archive. */
-  archiveSha256: string | null;
-  terminalBytes: number;
-}
+/** Runs that say nothing of their trust are untrusted (a developer's machine). */
+const UNTRUSTED: StoreTrust = { scope: 'local' };
 
 export interface StoreHit {
   meta: EntryMeta;
@@ -56,20 +45,64 @@ export class LocalStore {
     private readonly root: string,
     /** When given, a restore whose outputs are still on disk as last restored leaves them as they are. */
     private readonly outputsOnDisk?: OutputsOnDisk,
+    /** Who this run is: recorded in (and, for a trusted run, signed into) what it stores, and required of what it restores. */
+    private readonly trust: StoreTrust = UNTRUSTED,
   ) {}
+
+  /** Entries this run removed because they could not be used, or refused because of who wrote them: hash, and why. */
+  private readonly removed = new Map<string, string>();
+
+  /**
+   * At most one warning for the run: entries removed as unusable or refused
+   * as untrusted (the first named). Each was replaced by the task's fresh run.
+   */
+  get warnings(): string[] {
+    const [first, ...rest] = this.removed;
+    if (!first) return [];
+    return [`removed ${this.removed.size === 1 ? 'a local cache entry' : `${this.removed.size} local cache entries`} (${first[0]}: ${first[1]}${rest.length > 0 ? `; ${rest.length} more` : ''}); those tasks ran and were stored afresh`];
+  }
 
   entryDir(hash: string): string {
     return join(this.dir, hash.slice(0, 2), hash);
   }
 
+  /**
+   * The entry stored under `hash`, when this run may restore it. An entry that
+   * cannot be used (garbage or another format's meta.json) is removed, so the
+   * task's run stores a fresh one instead of missing forever; so is one a
+   * trusted run may not restore (stored by an untrusted scope, or unsigned
+   * where public keys are configured), so its own replaces it.
+   */
   async lookup(hash: string): Promise<EntryMeta | undefined> {
+    let text: string;
     try {
       // A few hundred bytes, read for every task of a run: synchronous is cheaper than a promise round trip.
-      const meta = JSON.parse(readFileSync(join(this.entryDir(hash), META), 'utf8')) as EntryMeta;
-      return meta.format === ENTRY_FORMAT && meta.hash === hash ? meta : undefined;
-    } catch {
-      return undefined;
+      text = readFileSync(join(this.entryDir(hash), META), 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      return this.unusable(hash, `its meta.json cannot be read (${code ?? errorMessage(error)})`);
     }
+    let record: unknown;
+    try {
+      record = JSON.parse(text);
+    } catch {
+      return this.unusable(hash, 'its meta.json is not valid JSON');
+    }
+    // Written by an older Stride: replaced quietly, as an upgrade does to every entry once.
+    const old = typeof record === 'object' && record !== null && typeof (record as { format?: unknown }).format === 'number' && (record as { format: number }).format < ENTRY_FORMAT;
+    const problem = entryProblem(record, hash);
+    if (problem) return this.unusable(hash, problem, old);
+    const meta = record as EntryMeta;
+    const refusal = trustProblem(meta, this.trust);
+    if (refusal) return this.unusable(hash, `not restored by this trusted run: ${refusal}`);
+    return meta;
+  }
+
+  private async unusable(hash: string, why: string, quietly = false): Promise<undefined> {
+    if (!quietly) this.removed.set(hash, why);
+    await this.evict(hash).catch(() => undefined);
+    return undefined;
   }
 
   /** Archives the task's outputs as they are on disk and stores them under `hash`. */
@@ -87,9 +120,12 @@ export class LocalStore {
         archiveSha256 = await sha256File(archive);
         archiveBytes = (await stat(archive)).size;
       }
-      await writeFile(join(temp, TERMINAL), request.terminalOutput);
-      const meta: EntryMeta = {
+      const terminal = Buffer.from(request.terminalOutput);
+      await writeFile(join(temp, TERMINAL), terminal);
+      const meta = this.sign({
+        magic: ENTRY_MAGIC,
         format: ENTRY_FORMAT,
+        strideFormat: STRIDE_FORMAT_VERSION,
         hash: request.hash,
         taskId: request.taskId,
         createdAt: new Date().toISOString(),
@@ -98,8 +134,10 @@ export class LocalStore {
         archivedPaths,
         archiveBytes,
         archiveSha256,
-        terminalBytes: Buffer.byteLength(request.terminalOutput),
-      };
+        terminalBytes: terminal.length,
+        terminalSha256: createHash('sha256').update(terminal).digest('hex'),
+        scope: this.trust.scope,
+      });
       await writeFile(join(temp, META), `${JSON.stringify(meta, null, 2)}\n`);
       await this.publish(temp, request.hash);
       return meta;
@@ -108,11 +146,19 @@ export class LocalStore {
     }
   }
 
+  /** A trusted run with the signing key signs the whole record; nothing else is signed. */
+  private sign(meta: EntryMeta): EntryMeta {
+    const { signingKey } = this.trust;
+    return signingKey && isTrustedScope(this.trust.scope) ? { ...meta, signature: signRecord(signingKey, meta) } : meta;
+  }
+
   /**
-   * Adds an entry made elsewhere (a remote artifact), assembled and published
-   * like any other so readers never see it half-written.
+   * Adds an entry made elsewhere (a checked remote artifact) with its record
+   * as it came, signature included, assembled and published like any other so
+   * readers never see it half-written. The terminal output is written as the
+   * bytes its sha256 was taken of.
    */
-  async importEntry(meta: EntryMeta, writeArchive: ((target: string) => Promise<void>) | undefined, terminalOutput: string): Promise<EntryMeta> {
+  async importEntry(meta: EntryMeta, writeArchive: ((target: string) => Promise<void>) | undefined, terminalOutput: Buffer): Promise<EntryMeta> {
     const temp = join(this.dir, '.tmp', `${meta.hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(temp, { recursive: true });
     try {
@@ -133,7 +179,19 @@ export class LocalStore {
    */
   async restore(meta: EntryMeta, outputs: readonly string[]): Promise<StoreHit> {
     const dir = this.entryDir(meta.hash);
-    const terminalOutput = await readFile(join(dir, TERMINAL), 'utf8');
+    // Anything wrong with the entry's own files removes it, so the task's run stores a whole one.
+    const refuse = async (why: string): Promise<never> => {
+      await this.evict(meta.hash);
+      throw new StrideError(`cache entry ${meta.hash} ${why}; it was removed`);
+    };
+    let terminal: Buffer;
+    try {
+      terminal = await readFile(join(dir, TERMINAL));
+    } catch (error) {
+      return refuse(`has no readable terminal.txt (${(error as NodeJS.ErrnoException).code ?? errorMessage(error)})`);
+    }
+    if (createHash('sha256').update(terminal).digest('hex') !== meta.terminalSha256) return refuse('is corrupt (terminal.txt checksum mismatch)');
+    const terminalOutput = terminal.toString('utf8');
     // Used, for `stride gc`'s least-recently-used order, whether or not anything is extracted.
     const touch = (): Promise<void> => utimes(join(dir, META), new Date(), new Date()).catch(() => undefined);
     if (await this.outputsOnDisk?.match(meta.taskId, meta.hash, outputs)) {
@@ -143,12 +201,20 @@ export class LocalStore {
     // A small archive is read once: the bytes checked are the bytes unpacked.
     const archive = meta.archiveSha256 ? (readIfSmall(join(dir, ARCHIVE)) ?? join(dir, ARCHIVE)) : join(dir, ARCHIVE);
     if (meta.archiveSha256) {
-      const actual = await sha256File(archive);
-      if (actual !== meta.archiveSha256) {
-        await this.evict(meta.hash);
-        throw new StrideError(`cache entry ${meta.hash} is corrupt (checksum mismatch); it was removed`);
+      let actual: string;
+      try {
+        actual = await sha256File(archive);
+      } catch (error) {
+        return refuse(`has no readable outputs.tar (${(error as NodeJS.ErrnoException).code ?? errorMessage(error)})`);
       }
-      await assertArchiveSafe(archive, outputs, this.root);
+      if (actual !== meta.archiveSha256) return refuse('is corrupt (checksum mismatch)');
+      try {
+        await assertArchiveComplete(archive);
+        await assertArchiveSafe(archive, outputs, this.root);
+      } catch (error) {
+        await this.evict(meta.hash);
+        throw error;
+      }
     }
     this.outputsOnDisk?.forget(meta.taskId);
     await clearOutputs(this.root, outputs);

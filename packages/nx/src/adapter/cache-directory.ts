@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { diskWriteProblem, type EntryMeta, errorMessage, LocalStore, makeDir, type OutputsOnDisk, type RemoteTier, type SaveRequest, StrideError } from '@stride/core';
+import { diskWriteProblem, type EntryMeta, errorMessage, LocalStore, makeDir, type OutputsOnDisk, type RemoteTier, type SaveRequest, type StoreTrust, StrideError } from '@stride/core';
 
 /**
  * Opening the local store. Two kinds of trouble, told apart at startup:
@@ -52,8 +52,10 @@ export class RunStore extends LocalStore {
     private readonly setting: string,
     /** Known at startup to refuse writes: saves are not even tried (and the remote tier was not opened, when one is configured). */
     private readonly unwritable?: { problem: string; cause: string; remoteSkipped: boolean },
+    /** Who this run is (LocalStore's trust). */
+    trust?: StoreTrust,
   ) {
-    super(dir, root, outputsOnDisk);
+    super(dir, root, outputsOnDisk, trust);
   }
 
   override async save(request: SaveRequest): Promise<EntryMeta> {
@@ -65,8 +67,11 @@ export class RunStore extends LocalStore {
       }
     }
     this.notStored.push(request.taskId);
+    // A marker of a result that was not stored (never uploaded: see guardRemote), not a record anyone reads.
     const meta: EntryMeta = {
+      magic: 'stride-artifact',
       format: 0,
+      strideFormat: '',
       hash: request.hash,
       taskId: request.taskId,
       createdAt: new Date().toISOString(),
@@ -76,6 +81,8 @@ export class RunStore extends LocalStore {
       archiveBytes: 0,
       archiveSha256: null,
       terminalBytes: Buffer.byteLength(request.terminalOutput),
+      terminalSha256: '',
+      scope: '',
     };
     this.unstored.add(meta);
     return meta;

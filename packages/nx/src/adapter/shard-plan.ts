@@ -20,6 +20,12 @@ export interface ShardPlanFile {
 
 /** However early the owner was predicted to finish, a machine waits at least this long for it. */
 export const MIN_WAIT_MS = 5_000;
+/**
+ * However late the owner was predicted to finish, a machine waits at most
+ * this long for it, then builds the task itself: the plan's figures come from
+ * a timing history, and a wrong or poisoned one must cost time, never a hung job.
+ */
+export const MAX_WAIT_MS = 30 * 60 * 1000;
 
 export async function writeShardPlan(file: string, plan: ShardPlan, index: number, estimateMs: (id: string) => number): Promise<void> {
   const body: ShardPlanFile = {
@@ -37,8 +43,8 @@ export async function writeShardPlan(file: string, plan: ShardPlan, index: numbe
 /**
  * Reads the plan STRIDE_SHARD_PLAN names and returns, per task another machine
  * owns, the deadline to wait for it: the owner's predicted finish plus the
- * task's own estimate (what building it here would cost), at least MIN_WAIT_MS,
- * counted from `startedAt`.
+ * task's own estimate (what building it here would cost), at least MIN_WAIT_MS
+ * and at most MAX_WAIT_MS, counted from `startedAt`.
  */
 export function loadShardWaits(file: string, root: string, startedAt: number): (id: string) => number | undefined {
   let plan: ShardPlanFile;
@@ -53,6 +59,12 @@ export function loadShardWaits(file: string, root: string, startedAt: number): (
   return (id) => {
     const owner = plan.owner[id];
     if (owner === undefined || owner === plan.index) return undefined;
-    return startedAt + Math.max(MIN_WAIT_MS, (plan.finishMs[id] ?? 0) + (plan.estimateMs[id] ?? 0));
+    const wait = finite(plan.finishMs?.[id]) + finite(plan.estimateMs?.[id]);
+    return startedAt + Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, wait));
   };
+}
+
+/** A figure from the plan file, or 0 when it is not a finite, non-negative number. */
+function finite(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 }

@@ -2,21 +2,15 @@ import { join } from 'node:path';
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import {
   buildRunRecord,
-  createS3Store,
   DEFAULT_SCOPE,
   errorMessage,
   formatSummary,
   FileHasher,
   FileIndex,
   listWorkspaceFiles,
-  loadEncryptionKey,
-  loadSigningKey,
-  LocalStore,
   maskSecrets,
   OutputsOnDisk,
   secretMasker,
-  parsePublicKey,
-  RemoteCache,
   renderHtmlReport,
   type RunRecord,
   type TaskOutcome,
@@ -34,7 +28,7 @@ import { resolveTaskOptions } from './task-options.js';
 import { NxTaskHasher } from './task-hasher.js';
 import { runLimits } from './validate-options.js';
 import { targetOf } from './task-id.js';
-import { openRemote } from './open-remote.js';
+import { loadRunTrust, openRemote, storeTrust } from './open-remote.js';
 import { guardRemote, openCacheDirectory, RunStore } from './cache-directory.js';
 import { loadShardWaits } from './shard-plan.js';
 import { adoptNxInvocation } from '../parallel.js';
@@ -90,13 +84,15 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
 
   const outputsOnDisk = new OutputsOnDisk(root, join(settings.strideDir, 'outputs.json'));
   const outputsWarning = await outputsOnDisk.load();
+  // Who this run is (its scope, its keys): what the store records, signs and requires of what it restores.
+  const trust = loadRunTrust(settings);
   // A path that can never be a folder stops the run here; a read-only or full one only degrades it.
   const cacheDirectory = await openCacheDirectory(settings.cacheDirectory, settings.cacheDirectorySetting);
-  const store = new RunStore(settings.cacheDirectory, root, outputsOnDisk, settings.cacheDirectorySetting, cacheDirectory.writable ? undefined : { ...cacheDirectory, remoteSkipped: settings.remote !== undefined });
+  const store = new RunStore(settings.cacheDirectory, root, outputsOnDisk, settings.cacheDirectorySetting, cacheDirectory.writable ? undefined : { ...cacheDirectory, remoteSkipped: settings.remote !== undefined }, storeTrust(trust));
   // A run killed mid-write leaves a temp entry behind; the next run clears it.
   await store.removeAbandonedTemps().catch(() => 0);
   // Remote hits land in the local store: with a directory that takes no writes, the remote has nothing to give.
-  const remote = cacheDirectory.writable ? await openRemote(settings, store) : undefined;
+  const remote = cacheDirectory.writable ? await openRemote(settings, store, trust) : undefined;
   lap('remoteSetupMs');
   const timingsFile = join(settings.strideDir, 'timings.json');
   const { history, warning: timingsWarning } = await TimingHistory.load(timingsFile, targetOf);
@@ -193,7 +189,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     // Only clean single attempts teach durations: a retried run's time is not the task's.
     for (const o of outcomes) if (o.cache === 'miss' && o.status === 'success' && o.attempts === 1) history.record(o.id, o.phases.runMs, undefined, hasher.ownInputBytes(o.id));
     await history.save(timingsFile).catch((error: unknown) => runner.warnings.push(`could not save the timing history ${timingsFile}: ${String(error)}`));
-    if (outcomes.some((o) => o.attempts > 0)) remote?.scheduleTimingsUpload(() => history.toJSON());
+    if (outcomes.some((o) => o.attempts > 0) || remote?.timingsNeedReplacing) remote?.scheduleTimingsUpload(() => history.toJSON());
     // A long flush must not look like a hang: say what is being waited for.
     if (remote && remote.pendingUploads > 0) process.stdout.write(`Stride: finishing ${remote.pendingUploads} uploads to the remote cache...\n`);
     await remote?.flush();
@@ -201,7 +197,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
     await outputsOnDisk.save().catch((error: unknown) => runner.warnings.push(`could not save the record of restored outputs: ${String(error)}`));
     lap('saveFileHashesMs');
-    const warnings = [...runner.warnings, ...(store.warning ? [store.warning] : []), ...(remote?.warnings ?? [])];
+    const warnings = [...runner.warnings, ...store.warnings, ...(store.warning ? [store.warning] : []), ...(remote?.warnings ?? [])];
     const record = buildRunRecord({ startedAt, endedAt: Date.now(), parallel, dag, estimateMs, outcomes, warnings, setup, ...(remote ? { remote: remote.stats } : {}) });
     // A full disk must not turn a finished build into a failed one at its last step.
     await writeRunRecord(join(settings.strideDir, 'runs'), record).catch((error: unknown) => record.warnings.push(`could not write the run record in ${join(settings.strideDir, 'runs')}: ${errorMessage(error)}`));
