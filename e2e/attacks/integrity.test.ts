@@ -7,7 +7,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { parsePublicKey, verifyRecord } from '../../packages/core/src/remote/signing.js';
 import { startS3Server, type S3Server } from '../../tools/s3/server.mjs';
@@ -185,14 +185,18 @@ describe('integrity: signed whole headers, whole archives, signed timings, trust
       const forged = edited(({ header, archive, terminal }) => joinArtifact({ ...header, scope: 'pr-9', signature: undefined }, cutTar(archive, 2), terminal));
       const key = genuine.get('lib00:build')!.key.replace('/trusted/', '/scopes/pr-9/');
       await putObject(key, forged);
+      // Every run reads trusted/ first: with main's object there, the PR run never looks at its scope. A hash
+      // main has not built yet (its object gone) is what a PR's own scope is read for.
+      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: genuine.get('lib00:build')!.key }));
       const result = await build({ ...AWS_ENV, STRIDE_REMOTE_SCOPE: 'pr-9' });
+      await resetTrusted();
       const warnings = warningsOf(result.stdout);
       expect(warnings, result.stdout).toHaveLength(1);
       expect(warnings[0]).toMatch(/refused a remote object, stride\/scopes\/pr-9\/.*incomplete archive: it has no end-of-archive blocks/);
-      // Its own scope refused, the run fell through to trusted/: everything a remote hit, whole.
-      expect(cacheOf()).toEqual({ 'lib00:build': 'remote', 'lib01:build': 'remote', 'lib02:build': 'remote' });
+      // Its own scope's object refused: lib00 ran, the others came whole from trusted/.
+      expect(cacheOf()).toEqual({ 'lib00:build': 'miss', 'lib01:build': 'remote', 'lib02:build': 'remote' });
       expect(ws.digest(outputs())).toEqual(clean);
-      return `exit 0, the cut object refused, lib00 restored whole from trusted/; "${warnings[0]!.slice(16, 170)}..."`;
+      return `exit 0, the cut object refused, lib00 ran, the rest restored whole from trusted/; "${warnings[0]!.slice(16, 170)}..."`;
     },
   );
 

@@ -168,16 +168,16 @@ describe('attacks on paths: confined before any write or delete, links judged by
     {
       item: '2',
       attacker: 'pull-request job',
-      capability: 'writes scopes/local/ (what a developer on the default scope reads)',
-      attack: 'uploads an artifact whose header says outputs ["../victim"]; a developer restores it and runs `stride verify`',
+      capability: 'writes scopes/pr-* with its role (another pull request reads its own scope unsigned)',
+      attack: 'uploads into another pull request\'s scope an artifact whose header says outputs ["../victim"]; that pull request restores it and runs `stride verify`',
       stoppedBy: "the restore clears and checks the task's declared outputs; verify uses those too and names the mismatch",
     },
     async () => {
-      const upload = await build(pr, { STRIDE_REMOTE_SCOPE: 'local' });
+      const upload = await build(pr, { STRIDE_REMOTE_SCOPE: 'pr-8' });
       expect(upload.code, upload.output).toBe(0);
       const hash = hashOf(pr, 'lib01:build');
-      const key = `stride/scopes/local/${hash}.stride`;
-      const listed = (await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'stride/scopes/local/' }))).Contents ?? [];
+      const key = `stride/scopes/pr-8/${hash}.stride`;
+      const listed = (await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'stride/scopes/pr-8/' }))).Contents ?? [];
       expect(listed.map((o) => o.Key)).toContain(key);
       const object = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToByteArray());
       const newline = object.indexOf(0x0a);
@@ -185,10 +185,10 @@ describe('attacks on paths: confined before any write or delete, links judged by
       const forged = Buffer.concat([Buffer.from(JSON.stringify({ ...header, outputs: ['../victim'] })), object.subarray(newline)]);
       await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: forged }));
 
-      // A developer's fresh machine on the default scope.
+      // Pull request 8's fresh machine, which reads its own scope without a signature.
       rmSync(join(dev.root, '.stride'), { recursive: true, force: true });
       wipeOutputs(dev);
-      const restored = await build(dev);
+      const restored = await build(dev, { STRIDE_REMOTE_SCOPE: 'pr-8' });
       expect(restored.code, restored.output).toBe(0);
       expect(dev.lastRun().tasks.find((t) => t.id === 'lib01:build')?.cache).toBe('remote');
       expect(dev.read('libs/lib01/dist/types/index.d.ts')).toBe('export {};\n');
@@ -196,7 +196,7 @@ describe('attacks on paths: confined before any write or delete, links judged by
       expect(result.code, result.output).toBe(1);
       expect(result.stdout).toMatch(new RegExp(`lib01:build ${hash}: OUTPUTS DIFFER[^\\n]*entry: \\["\\.\\./victim"\\]`));
       everyVictimUntouched();
-      return 'developer restored it (outputs in place), verify exit 1 OUTPUTS DIFFER; victim folders identical';
+      return 'pull request 8 restored it (outputs in place), verify exit 1 OUTPUTS DIFFER; victim folders identical';
     },
     120_000,
   );

@@ -44,7 +44,7 @@ describe('attacks: settings and the local disk', () => {
 
   beforeAll(async () => {
     s3 = await startS3Server();
-    remoteEnv = { ...AWS_ENV, STRIDE_REMOTE_BUCKET: s3.bucket, STRIDE_REMOTE_ENDPOINT: s3.endpoint, STRIDE_REMOTE_FORCE_PATH_STYLE: 'true', STRIDE_REMOTE_TIMEOUT_MS: '3000' };
+    remoteEnv = { ...AWS_ENV, STRIDE_REMOTE_BUCKET: s3.bucket, STRIDE_REMOTE_ENDPOINT: s3.endpoint, STRIDE_REMOTE_FORCE_PATH_STYLE: 'true', STRIDE_REMOTE_TIMEOUT_MS: '3000', STRIDE_REMOTE_SCOPE: 'pr-1' };
     ws = createWorkspace({ projects: 3, width: 2 });
     ws.updateJson<{ targets: { build: { options: { command: string } } } }>('libs/lib01/project.json', (p) => {
       p.targets.build.options.command = BIG_OUTPUT;
