@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
+import { describeProxy } from './proxy.js';
 import type { RemoteSettings } from './settings.js';
 import { type AwsCredentials, encodeKeyPath, sha256Hex, signS3Request, UNSIGNED_PAYLOAD } from './sigv4.js';
 
@@ -22,6 +23,9 @@ export class S3RequestError extends Error {
     this.name = 'S3RequestError';
   }
 }
+
+/** The connection pool of the direct S3 path. */
+export const S3_AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 50 };
 
 /** Attempts per request, as the SDK's standard retry mode: the first try and two retries. */
 const MAX_ATTEMPTS = 3;
@@ -68,14 +72,25 @@ export class S3Http {
   private credentialsLoading: Promise<AwsCredentials> | undefined;
   private clockOffsetMs = 0;
 
+  /** The proxy requests go through (from HTTPS_PROXY / HTTP_PROXY), named in network errors. */
+  private readonly proxy: URL | undefined;
+
+  /** `connection` is the pool from `agentFor` (a proxy's, when the environment names one); a direct pool when absent. */
   constructor(
     private readonly settings: RemoteSettings,
     private readonly credentialProvider: () => Promise<AwsCredentials>,
+    connection?: { agent: http.Agent; proxy: URL | undefined },
   ) {
     ({ url: this.url, pathPrefix: this.pathPrefix } = bucketAddress(settings));
     this.hostname = unbracket(this.url.hostname);
     this.transport = this.url.protocol === 'https:' ? https : http;
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 50 });
+    this.agent = connection?.agent ?? new this.transport.Agent(S3_AGENT_OPTIONS);
+    this.proxy = connection?.proxy;
+  }
+
+  /** Where the bucket's requests go, for choosing their connection pool. */
+  get target(): URL {
+    return this.url;
   }
 
   /**
@@ -123,7 +138,8 @@ export class S3Http {
       );
       // An idle socket for timeoutMs, while connecting, waiting or streaming, ends the request.
       request.setTimeout(timeoutMs, () => request.destroy(new S3RequestError(`${what}: no answer within ${timeoutMs} ms (remote.timeoutMs)`, undefined, 'TimeoutError', true)));
-      request.on('error', (error: Error) => reject(error instanceof S3RequestError ? error : new S3RequestError(`${what}: ${error.message}`, undefined, (error as NodeJS.ErrnoException).code, true)));
+      const via = this.proxy ? ` (through the proxy ${describeProxy(this.proxy)}, from ${this.url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'}; NO_PROXY bypasses it)` : '';
+      request.on('error', (error: Error) => reject(error instanceof S3RequestError ? error : new S3RequestError(`${what}: ${error.message}${via}`, undefined, (error as NodeJS.ErrnoException).code, true)));
       if (body === undefined) request.end();
       else if (Buffer.isBuffer(body)) request.end(body);
       else {

@@ -1,0 +1,129 @@
+// The remote in a real network: a real HTTP proxy (Debian's tinyproxy) between
+// Stride and the real S3 server, TLS through the proxy's CONNECT tunnel to a
+// certificate only NODE_EXTRA_CA_CERTS makes trusted, NO_PROXY bypasses, and
+// the SDK's multipart path through the same proxy.
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTinyproxy, type Tinyproxy } from '../tools/proxy/tinyproxy.mjs';
+import { startS3Server, type S3Server } from '../tools/s3/server.mjs';
+import { TEST_CREDENTIALS } from './support/s3.js';
+import { createWorkspace, type TestWorkspace } from './support/workspace.js';
+
+const AWS_ENV = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
+/** No proxy variable of the machine running the tests leaks in; each test names its own. */
+const NO_PROXY_ENV = { HTTPS_PROXY: '', https_proxy: '', HTTP_PROXY: '', http_proxy: '', NO_PROXY: '', no_proxy: '', ALL_PROXY: '', all_proxy: '' };
+
+const strideWarnings = (output: string): string[] => output.split('\n').filter((line) => line.startsWith('Stride warning:'));
+
+describe('the remote through a real HTTP proxy', () => {
+  let s3: S3Server;
+  let proxy: Tinyproxy;
+  let tls: Server;
+  let tlsEndpoint: string;
+  let certDir: string;
+  let caFile: string;
+  let ws: TestWorkspace;
+
+  const useRemote = (endpoint: string): void =>
+    ws.updateJson<Record<string, unknown>>('nx.json', (nx) => ({
+      ...nx,
+      plugins: [{ plugin: '@stride/nx', options: { remote: { bucket: s3.bucket, endpoint, forcePathStyle: true, timeoutMs: 3000 } } }],
+    }));
+  const wipe = (): void => {
+    rmSync(join(ws.root, '.stride'), { recursive: true, force: true });
+    rmSync(join(ws.root, 'build-log.txt'), { force: true });
+    for (const project of ws.graph.projects) rmSync(join(ws.root, 'libs', project, 'dist'), { recursive: true, force: true });
+  };
+  const build = (env: NodeJS.ProcessEnv) => ws.nxAsync(['run-many', '-t', 'build'], { ...AWS_ENV, ...NO_PROXY_ENV, STRIDE_REMOTE_SCOPE: 'trusted', ...env });
+
+  beforeAll(async () => {
+    [s3, proxy] = await Promise.all([startS3Server(), startTinyproxy()]);
+    // A certificate for localhost that no system store trusts: only NODE_EXTRA_CA_CERTS can make it so.
+    certDir = mkdtempSync(join(tmpdir(), 'stride-tls-'));
+    caFile = join(certDir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(certDir, 'key.pem'), '-out', caFile], { stdio: 'ignore' });
+    // TLS in front of s3rver (which speaks plain HTTP): the stand-in for an https S3 endpoint.
+    tls = createTlsServer({ key: readFileSync(join(certDir, 'key.pem')), cert: readFileSync(caFile) }, (socket) => {
+      const upstream = connect(s3.port, s3.host);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      socket.pipe(upstream).pipe(socket);
+    });
+    tls.on('tlsClientError', () => {});
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    tlsEndpoint = `https://localhost:${(tls.address() as { port: number }).port}`;
+    ws = createWorkspace({ projects: 2, width: 1 });
+  });
+  afterAll(async () => {
+    ws?.remove();
+    tls?.close();
+    rmSync(certDir, { recursive: true, force: true });
+    await Promise.all([proxy?.stop(), s3?.stop()]);
+  });
+
+  it('https goes through the proxy in a CONNECT tunnel, and TLS inside it trusts NODE_EXTRA_CA_CERTS', async () => {
+    useRemote(tlsEndpoint);
+    const host = new URL(tlsEndpoint).host;
+    const result = await build({ https_proxy: proxy.url, NODE_EXTRA_CA_CERTS: caFile });
+    expect(result.code, result.output).toBe(0);
+    expect(ws.lastRun().remote, result.stdout).toMatchObject({ uploads: 2, refused: 0 });
+    expect(strideWarnings(result.stdout)).toEqual([]);
+    expect(await proxy.requests()).toContain(`CONNECT ${host} HTTP/1.1`);
+
+    // The same through the tunnel without the extra CA: the certificate is checked, so the remote is unusable: one warning, tasks run.
+    wipe();
+    const untrusted = await build({ HTTPS_PROXY: proxy.url });
+    expect(untrusted.code, untrusted.output).toBe(0);
+    expect(ws.buildLog()).toHaveLength(2);
+    expect(strideWarnings(untrusted.stdout).join('\n')).toMatch(/certificate/i);
+  });
+
+  it('NO_PROXY hosts bypass the proxy (its log gains no line) and still reach the bucket', async () => {
+    wipe();
+    const before = (await proxy.requests()).length;
+    const result = await build({ HTTPS_PROXY: proxy.url, NO_PROXY: 'example.org,localhost', NODE_EXTRA_CA_CERTS: caFile });
+    expect(result.code, result.output).toBe(0);
+    expect(ws.lastRun().tasks.map((t) => t.cache)).toEqual(['remote', 'remote']);
+    expect(await proxy.requests()).toHaveLength(before);
+  });
+
+  it('http goes to the proxy in absolute form, and large uploads (the SDK’s multipart path) go through it too', async () => {
+    wipe();
+    useRemote(s3.endpoint);
+    const result = await build({ HTTP_PROXY: proxy.url });
+    expect(result.code, result.output).toBe(0);
+    expect(ws.lastRun().tasks.map((t) => t.cache)).toEqual(['remote', 'remote']);
+    const requests = await proxy.requests();
+    expect(requests.filter((line) => line.startsWith(`GET ${s3.endpoint}/${s3.bucket}/stride/trusted/`)).length).toBeGreaterThanOrEqual(2);
+
+    // 17 MiB, over the multipart threshold, through the installed @stride/core's object store.
+    const big = randomBytes(17 * 1024 * 1024);
+    writeFileSync(join(ws.root, 'big.bin'), big);
+    ws.write('multipart.mjs', `
+      import { createS3Store, parseRemoteSettings } from '@stride/core';
+      import { readFileSync, statSync } from 'node:fs';
+      const settings = parseRemoteSettings({ bucket: ${JSON.stringify(s3.bucket)}, endpoint: ${JSON.stringify(s3.endpoint)}, timeoutMs: 5000 }, process.env, 'remote');
+      const objects = await createS3Store(settings);
+      await objects.upload('big/object.bin', { file: 'big.bin', bytes: statSync('big.bin').size }, true);
+      const got = await objects.download('big/object.bin', 'big.out', 64 * 1024 * 1024);
+      console.log(JSON.stringify({ bytes: got.bytes, source: got.source }));
+    `);
+    const run = await ws.execAsync('node', ['multipart.mjs'], { ...AWS_ENV, ...NO_PROXY_ENV, HTTP_PROXY: proxy.url, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+    expect(run.code, run.output).toBe(0);
+    const got = JSON.parse(run.stdout.trim().split('\n').at(-1) as string) as { bytes: number; source: string };
+    expect(got.bytes).toBe(big.length);
+    expect(createHash('sha256').update(readFileSync(join(ws.root, got.source))).digest('hex')).toBe(createHash('sha256').update(big).digest('hex'));
+    const key = `${s3.endpoint}/${s3.bucket}/big/object.bin`;
+    const lines = await proxy.requests();
+    expect(lines).toContain(`POST ${key}?uploads= HTTP/1.1`);
+    expect(lines.filter((line) => line.startsWith(`PUT ${key}?`) && line.includes('partNumber='))).toHaveLength(3);
+    expect(lines.some((line) => line.startsWith(`POST ${key}?uploadId=`))).toBe(true);
+  });
+});
