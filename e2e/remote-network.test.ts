@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +20,50 @@ const AWS_ENV = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_AC
 /** No proxy variable of the machine running the tests leaks in; each test names its own. */
 const NO_PROXY_ENV = { HTTPS_PROXY: '', https_proxy: '', HTTP_PROXY: '', http_proxy: '', NO_PROXY: '', no_proxy: '', ALL_PROXY: '', all_proxy: '' };
 
+interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** base64 sha256 of the body as it arrived. */
+  sha256: string;
+}
+
+/**
+ * A loopback stand-in for S3 in front of s3rver (which ignores checksums): it
+ * records each request with the sha256 of its body, and, when told to, answers
+ * PUTs as S3 answers bytes that do not match their checksum.
+ */
+async function startRecorder(s3: S3Server): Promise<{ endpoint: string; requests: Recorded[]; refuseDigests: boolean; stop(): Promise<void> }> {
+  const state = { requests: [] as Recorded[], refuseDigests: false };
+  const server = createHttpServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      state.requests.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, sha256: createHash('sha256').update(body).digest('base64') });
+      if (state.refuseDigests && request.method === 'PUT') {
+        response.writeHead(400, { 'Content-Type': 'application/xml' });
+        response.end('<Error><Code>BadDigest</Code><Message>The SHA256 you specified did not match the calculated checksum.</Message></Error>');
+        return;
+      }
+      const upstream = httpRequest({ host: s3.host, port: s3.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      });
+      upstream.on('error', () => response.destroy());
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(state, {
+    endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
+}
+
 const strideWarnings = (output: string): string[] => output.split('\n').filter((line) => line.startsWith('Stride warning:'));
 
-describe('the remote through a real HTTP proxy', () => {
+describe('the remote in a real network', () => {
   let s3: S3Server;
   let proxy: Tinyproxy;
   let tls: Server;
@@ -29,6 +71,7 @@ describe('the remote through a real HTTP proxy', () => {
   let certDir: string;
   let caFile: string;
   let ws: TestWorkspace;
+  let recorder: Awaited<ReturnType<typeof startRecorder>>;
 
   const useRemote = (endpoint: string): void =>
     ws.updateJson<Record<string, unknown>>('nx.json', (nx) => ({
@@ -44,6 +87,7 @@ describe('the remote through a real HTTP proxy', () => {
 
   beforeAll(async () => {
     [s3, proxy] = await Promise.all([startS3Server(), startTinyproxy()]);
+    recorder = await startRecorder(s3);
     // A certificate for localhost that no system store trusts: only NODE_EXTRA_CA_CERTS can make it so.
     certDir = mkdtempSync(join(tmpdir(), 'stride-tls-'));
     caFile = join(certDir, 'cert.pem');
@@ -65,7 +109,7 @@ describe('the remote through a real HTTP proxy', () => {
     ws?.remove();
     tls?.close();
     rmSync(certDir, { recursive: true, force: true });
-    await Promise.all([proxy?.stop(), s3?.stop()]);
+    await Promise.all([proxy?.stop(), recorder?.stop(), s3?.stop()]);
   });
 
   it('https goes through the proxy in a CONNECT tunnel, and TLS inside it trusts NODE_EXTRA_CA_CERTS', async () => {
@@ -109,7 +153,7 @@ describe('the remote through a real HTTP proxy', () => {
     ws.write('multipart.mjs', `
       import { createS3Store, parseRemoteSettings } from '@stride/core';
       import { readFileSync, statSync } from 'node:fs';
-      const settings = parseRemoteSettings({ bucket: ${JSON.stringify(s3.bucket)}, endpoint: ${JSON.stringify(s3.endpoint)}, timeoutMs: 5000 }, process.env, 'remote');
+      const settings = parseRemoteSettings({ bucket: ${JSON.stringify(s3.bucket)}, endpoint: ${JSON.stringify(recorder.endpoint)}, timeoutMs: 5000 }, process.env, 'remote');
       const objects = await createS3Store(settings);
       await objects.upload('big/object.bin', { file: 'big.bin', bytes: statSync('big.bin').size }, true);
       const got = await objects.download('big/object.bin', 'big.out', 64 * 1024 * 1024);
@@ -120,10 +164,47 @@ describe('the remote through a real HTTP proxy', () => {
     const got = JSON.parse(run.stdout.trim().split('\n').at(-1) as string) as { bytes: number; source: string };
     expect(got.bytes).toBe(big.length);
     expect(createHash('sha256').update(readFileSync(join(ws.root, got.source))).digest('hex')).toBe(createHash('sha256').update(big).digest('hex'));
-    const key = `${s3.endpoint}/${s3.bucket}/big/object.bin`;
+    const key = `${recorder.endpoint}/${s3.bucket}/big/object.bin`;
     const lines = await proxy.requests();
     expect(lines).toContain(`POST ${key}?uploads= HTTP/1.1`);
     expect(lines.filter((line) => line.startsWith(`PUT ${key}?`) && line.includes('partNumber='))).toHaveLength(3);
     expect(lines.some((line) => line.startsWith(`POST ${key}?uploadId=`))).toBe(true);
+    // And each part carried the sha256 of its bytes, for S3 to verify on arrival.
+    const parts = recorder.requests.filter((r) => r.method === 'PUT' && r.url.includes('partNumber='));
+    expect(parts).toHaveLength(3);
+    for (const part of parts) {
+      expect(part.headers['x-amz-checksum-sha256']).toBe(part.sha256);
+      expect(String(part.headers.authorization)).toContain('x-amz-checksum-sha256');
+    }
+  });
+
+  it('every PUT carries x-amz-checksum-sha256 of its bytes, signed; a bucket that finds them changed refuses the upload: one warning, the build goes on', async () => {
+    wipe();
+    useRemote(recorder.endpoint);
+    recorder.requests.length = 0;
+    const result = await build({ STRIDE_REMOTE_MODE: 'write-only', STRIDE_REMOTE_PREFIX: 'checksums' }); // a fresh prefix: nothing there yet
+    expect(result.code, result.output).toBe(0);
+    expect(strideWarnings(result.stdout)).toEqual([]);
+    const puts = recorder.requests.filter((r) => r.method === 'PUT');
+    expect(puts.map((r) => r.url).filter((url) => url.endsWith('.stride'))).toHaveLength(2);
+    for (const put of puts) {
+      expect(put.headers['x-amz-checksum-sha256'], put.url).toBe(put.sha256);
+      expect(put.headers['x-amz-content-sha256'], put.url).toBe(Buffer.from(put.sha256, 'base64').toString('hex'));
+      expect(String(put.headers.authorization), put.url).toMatch(/SignedHeaders=[^,]*x-amz-checksum-sha256/);
+    }
+
+    wipe();
+    recorder.refuseDigests = true;
+    try {
+      const refused = await build({ STRIDE_REMOTE_MODE: 'write-only', STRIDE_REMOTE_PREFIX: 'refused' });
+      expect(refused.code, refused.output).toBe(0);
+      expect(ws.buildLog()).toHaveLength(2);
+      const warnings = strideWarnings(refused.stdout);
+      expect(warnings, refused.stdout).toHaveLength(1);
+      expect(warnings[0]).toMatch(/400 BadDigest.*did not match their sha256 on arrival/);
+      expect(ws.lastRun().remote).toMatchObject({ uploads: 0 });
+    } finally {
+      recorder.refuseDigests = false;
+    }
   });
 });

@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createS3Store } from './s3-store.js';
@@ -45,5 +49,42 @@ describe('S3Http', () => {
     const objects = await createS3Store(settings);
     await expect(objects.upload('k', Buffer.from('x'), false)).rejects.toThrow(/PUT k: 404 NoSuchBucket \(The specified bucket does not exist\)/);
     expect(await objects.download('k', '/nonexistent/spill', 1024)).toBeUndefined();
+  });
+
+  it('sends every PUT body with its sha256 as x-amz-checksum-sha256 and as the signed payload hash, in memory and from a file', async () => {
+    const seen: Array<{ headers: IncomingMessage['headers']; body: Buffer }> = [];
+    const settings = await serve((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        seen.push({ headers: request.headers, body: Buffer.concat(chunks) });
+        response.writeHead(200).end();
+      });
+    });
+    const objects = await createS3Store(settings);
+    const file = join(mkdtempSync(join(tmpdir(), 'stride-put-')), 'artifact');
+    writeFileSync(file, Buffer.alloc(3 * 1024 * 1024, 7));
+    await objects.upload('small', Buffer.from('some artifact bytes'), false);
+    await objects.upload('large', { file, bytes: 3 * 1024 * 1024 }, true);
+    expect(seen).toHaveLength(2);
+    for (const { headers, body } of seen) {
+      const digest = createHash('sha256').update(body).digest();
+      expect(headers['x-amz-checksum-sha256']).toBe(digest.toString('base64'));
+      expect(headers['x-amz-content-sha256']).toBe(digest.toString('hex'));
+      expect(String(headers.authorization)).toMatch(/SignedHeaders=[^,]*x-amz-checksum-sha256;x-amz-content-sha256/);
+    }
+  });
+
+  it('takes a checksum refusal (400 BadDigest) for a refused upload, named and not retried', async () => {
+    let puts = 0;
+    const settings = await serve((request, response) => {
+      request.resume();
+      puts++;
+      response.writeHead(400, { 'Content-Type': 'application/xml' });
+      response.end('<Error><Code>BadDigest</Code><Message>The sha256 you specified did not match the calculated checksum.</Message></Error>');
+    });
+    const objects = await createS3Store(settings);
+    await expect(objects.upload('k', Buffer.from('x'), false)).rejects.toThrow(/PUT k: 400 BadDigest \(The sha256 you specified did not match the calculated checksum\.\): the bucket refused the upload, its bytes did not match their sha256 on arrival/);
+    expect(puts).toBe(1);
   });
 });

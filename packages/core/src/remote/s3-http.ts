@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { describeProxy } from './proxy.js';
 import type { RemoteSettings } from './settings.js';
-import { type AwsCredentials, encodeKeyPath, sha256Hex, signS3Request, UNSIGNED_PAYLOAD } from './sigv4.js';
+import { type AwsCredentials, encodeKeyPath, sha256Hex, signS3Request } from './sigv4.js';
 
 /** An object's bytes: in memory (small objects), or a file streamed from disk (sent unhashed: Stride checks its own sha256). */
 export type ObjectBytes = Buffer | { file: string; bytes: number };
@@ -101,9 +102,13 @@ export class S3Http {
    * S3RequestError. The caller consumes or destroys the response body.
    */
   async send(method: 'GET' | 'HEAD' | 'PUT', key: string, body?: ObjectBytes, conditional = false): Promise<IncomingMessage> {
+    // Hashed once for every attempt: a body goes up with its sha256 both signed (x-amz-content-sha256) and as
+    // x-amz-checksum-sha256, so S3 verifies the bytes on arrival (and Object Lock buckets, which require a
+    // checksum, accept the PUT).
+    const digest = body === undefined ? undefined : await sha256Of(body);
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await this.once(method, key, body, conditional);
+        const response = await this.once(method, key, body, digest, conditional);
         const status = response.statusCode ?? 0;
         if ((status >= 200 && status < 300) || (method !== 'PUT' && status === 404) || (conditional && (status === 409 || status === 412))) return response;
         throw await this.errorFrom(method, key, response);
@@ -115,14 +120,19 @@ export class S3Http {
     }
   }
 
-  private async once(method: string, key: string, body: ObjectBytes | undefined, conditional: boolean): Promise<IncomingMessage> {
+  private async once(method: string, key: string, body: ObjectBytes | undefined, digest: Buffer | undefined, conditional: boolean): Promise<IncomingMessage> {
     const credentials = await this.currentCredentials();
     const path = `${this.pathPrefix}/${encodeKeyPath(key)}`;
-    const payloadHash = body === undefined ? sha256Hex('') : Buffer.isBuffer(body) ? sha256Hex(body) : UNSIGNED_PAYLOAD;
+    const payloadHash = digest ? digest.toString('hex') : EMPTY_SHA256;
     const headers = signS3Request({
       method,
       path,
-      headers: { host: this.url.host, ...(body !== undefined ? { 'content-length': String(sizeOf(body)) } : {}), ...(conditional ? { 'if-none-match': '*' } : {}) },
+      headers: {
+        host: this.url.host,
+        ...(body !== undefined ? { 'content-length': String(sizeOf(body)) } : {}),
+        ...(digest ? { 'x-amz-checksum-sha256': digest.toString('base64') } : {}),
+        ...(conditional ? { 'if-none-match': '*' } : {}),
+      },
       payloadHash,
       region: this.settings.region,
       credentials,
@@ -161,7 +171,10 @@ export class S3Http {
     const skewed = code === 'RequestTimeTooSkewed' || code === 'RequestExpired' || (status === 403 && Math.abs(this.serverClockOffset(response) ?? 0) > MAX_CLOCK_SKEW_MS);
     if (skewed) this.clockOffsetMs = this.serverClockOffset(response) ?? this.clockOffsetMs;
     const retryable = status >= 500 || status === 429 || code === 'SlowDown' || skewed || code === 'RequestTimeout';
-    return new S3RequestError(`${method} ${key}: ${status}${code ? ` ${code}` : ''}${message ? ` (${message})` : ''}`, status, code, retryable);
+    // The bucket compared the bytes with the checksum we sent and they differed: something on the way changed them.
+    const corrupted = method === 'PUT' && code !== undefined && CHECKSUM_REFUSALS.has(code);
+    const why = corrupted ? ': the bucket refused the upload, its bytes did not match their sha256 on arrival (changed on the way), so nothing was stored' : '';
+    return new S3RequestError(`${method} ${key}: ${status}${code ? ` ${code}` : ''}${message ? ` (${message})` : ''}${why}`, status, code, retryable);
   }
 
   /** How far the server's clock (its Date header) is from ours, if it says. */
@@ -182,6 +195,19 @@ export class S3Http {
     this.credentials = await this.credentialsLoading;
     return this.credentials;
   }
+}
+
+/** S3's answers to a PUT whose bytes do not match the checksum or payload hash sent with them. */
+const CHECKSUM_REFUSALS = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch']);
+
+const EMPTY_SHA256 = sha256Hex('');
+
+/** The sha256 of a body: in memory, or streamed from its file. */
+async function sha256Of(body: ObjectBytes): Promise<Buffer> {
+  if (Buffer.isBuffer(body)) return createHash('sha256').update(body).digest();
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(body.file)) hash.update(chunk as Buffer);
+  return hash.digest();
 }
 
 /** Reads a response body whole, up to `limit` bytes (an error answer is a small XML document). */

@@ -139,7 +139,9 @@ async function multipartUpload(settings: RemoteSettings, key: string, file: stri
     requestHandler: new NodeHttpHandler({ connectionTimeout: settings.timeoutMs, requestTimeout: settings.timeoutMs, throwOnRequestTimeout: true, httpAgent: agent, httpsAgent: agent }),
   });
   try {
-    await new Upload({ client, params: { Bucket: settings.bucket, Key: key, Body: createReadStream(file) }, queueSize: 2, partSize: 8 * 1024 * 1024 }).done();
+    // Each part carries its x-amz-checksum-sha256 (a header: lib-storage hands the SDK whole Buffers, so no
+    // aws-chunked trailer), which S3 verifies on arrival and Object Lock buckets require.
+    await new Upload({ client, params: { Bucket: settings.bucket, Key: key, Body: createReadStream(file), ChecksumAlgorithm: 'SHA256' }, queueSize: 2, partSize: 8 * 1024 * 1024 }).done();
   } finally {
     client.destroy();
   }
