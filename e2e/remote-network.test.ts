@@ -33,14 +33,21 @@ interface Recorded {
  * records each request with the sha256 of its body, and, when told to, answers
  * PUTs as S3 answers bytes that do not match their checksum.
  */
-async function startRecorder(s3: S3Server): Promise<{ endpoint: string; requests: Recorded[]; refuseDigests: boolean; stop(): Promise<void> }> {
-  const state = { requests: [] as Recorded[], refuseDigests: false };
+async function startRecorder(s3: S3Server): Promise<{ endpoint: string; requests: Recorded[]; refuseDigests: boolean; bucketRegion: string | undefined; stop(): Promise<void> }> {
+  const state = { requests: [] as Recorded[], refuseDigests: false, bucketRegion: undefined as string | undefined };
   const server = createHttpServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = Buffer.concat(chunks);
       state.requests.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, sha256: createHash('sha256').update(body).digest('base64') });
+      const signedFor = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(request.headers.authorization))?.[1];
+      if (state.bucketRegion && signedFor !== state.bucketRegion) {
+        // What S3 answers a request signed for another region than the bucket's.
+        response.writeHead(301, { 'x-amz-bucket-region': state.bucketRegion, 'Content-Type': 'application/xml' });
+        response.end(request.method === 'HEAD' ? undefined : '<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>');
+        return;
+      }
       if (state.refuseDigests && request.method === 'PUT') {
         response.writeHead(400, { 'Content-Type': 'application/xml' });
         response.end('<Error><Code>BadDigest</Code><Message>The SHA256 you specified did not match the calculated checksum.</Message></Error>');
@@ -205,6 +212,25 @@ describe('the remote in a real network', () => {
       expect(ws.lastRun().remote).toMatchObject({ uploads: 0 });
     } finally {
       recorder.refuseDigests = false;
+    }
+  });
+
+  it('a bucket in another region: S3’s 301 is followed once, the build uses the bucket, and one warning names remote.region', async () => {
+    wipe();
+    useRemote(recorder.endpoint);
+    recorder.bucketRegion = 'eu-west-2';
+    recorder.requests.length = 0;
+    try {
+      const result = await build({ AWS_REGION: 'us-east-1', STRIDE_REMOTE_PREFIX: 'regions' });
+      expect(result.code, result.output).toBe(0);
+      expect(ws.lastRun().remote).toMatchObject({ uploads: 2 });
+      const warnings = strideWarnings(result.stdout);
+      expect(warnings, result.stdout).toHaveLength(1);
+      expect(warnings[0]).toMatch(/is in eu-west-2, not us-east-1.*set remote\.region \(or AWS_REGION\) to "eu-west-2"/);
+      // One redirect, then every request signed for the bucket's region.
+      expect(recorder.requests.filter((r) => !String(r.headers.authorization).includes('/eu-west-2/'))).toHaveLength(1);
+    } finally {
+      recorder.bucketRegion = undefined;
     }
   });
 });

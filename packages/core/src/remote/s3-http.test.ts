@@ -10,13 +10,13 @@ import { parseRemoteSettings, type RemoteSettings } from './settings.js';
 
 // A plain HTTP server on loopback stands in for S3 where s3rver cannot show the
 // behaviour (a skewed clock); every byte still crosses a real socket.
-let close: (() => void) | undefined;
-afterEach(() => close?.());
+const servers: Array<() => void> = [];
+afterEach(() => servers.splice(0).forEach((close) => close()));
 
 async function serve(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<RemoteSettings> {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  close = () => server.close();
+  servers.push(() => server.close());
   process.env.AWS_ACCESS_KEY_ID = 'stride';
   process.env.AWS_SECRET_ACCESS_KEY = 'stride-secret';
   const { port } = server.address() as AddressInfo;
@@ -86,5 +86,41 @@ describe('S3Http', () => {
     const objects = await createS3Store(settings);
     await expect(objects.upload('k', Buffer.from('x'), false)).rejects.toThrow(/PUT k: 400 BadDigest \(The sha256 you specified did not match the calculated checksum\.\): the bucket refused the upload, its bytes did not match their sha256 on arrival/);
     expect(puts).toBe(1);
+  });
+
+  it('follows a PermanentRedirect to the bucket’s region once, re-signed there, and says which setting to fix', async () => {
+    const regions: string[] = [];
+    const settings = await serve((request, response) => {
+      request.resume();
+      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(request.headers.authorization))?.[1] ?? '';
+      regions.push(region);
+      if (region === 'eu-west-2') return void response.writeHead(200).end();
+      response.writeHead(301, { 'x-amz-bucket-region': 'eu-west-2', 'Content-Type': 'application/xml' });
+      response.end(request.method === 'HEAD' ? undefined : '<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>');
+    });
+    const objects = await createS3Store(settings);
+    expect(await objects.exists('stride/trusted/a.stride')).toBe(true);
+    expect(await objects.upload('stride/trusted/b.stride', Buffer.from('x'), false)).toBe(true);
+    expect(regions).toEqual(['us-east-1', 'eu-west-2', 'eu-west-2']);
+    expect(objects.notes).toEqual([expect.stringMatching(/bucket team-cache is in eu-west-2, not us-east-1.*set remote\.region \(or AWS_REGION\) to "eu-west-2"/)]);
+  });
+
+  it('follows a region redirect only once, and takes no host name from the header', async () => {
+    let requests = 0;
+    const settings = await serve((request, response) => {
+      request.resume();
+      requests++;
+      response.writeHead(301, { 'x-amz-bucket-region': requests === 1 ? 'eu-west-2' : 'ap-south-1' });
+      response.end();
+    });
+    const objects = await createS3Store(settings);
+    await expect(objects.exists('k')).rejects.toThrow(/HEAD k: 301/);
+    expect(requests).toBe(2);
+    const evil = await serve((request, response) => {
+      request.resume();
+      response.writeHead(301, { 'x-amz-bucket-region': 'evil.example.com/x' });
+      response.end();
+    });
+    await expect((await createS3Store(evil)).exists('k')).rejects.toThrow(/HEAD k: 301/);
   });
 });

@@ -65,10 +65,15 @@ export function bucketAddress(settings: Pick<RemoteSettings, 'bucket' | 'region'
 export class S3Http {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
-  private readonly url: URL;
+  private url: URL;
   /** The host to connect to: an IPv6 literal without its brackets. */
-  private readonly hostname: string;
-  private readonly pathPrefix: string;
+  private hostname: string;
+  private pathPrefix: string;
+  /** The region requests are signed for: the configured one, or the one S3 redirected us to. */
+  private signingRegion: string;
+  private regionFollowed = false;
+  /** What the run should be told once (a region S3 corrected), for the remote's one warning. */
+  readonly notes: string[] = [];
   private credentials: AwsCredentials | undefined;
   private credentialsLoading: Promise<AwsCredentials> | undefined;
   private clockOffsetMs = 0;
@@ -84,14 +89,15 @@ export class S3Http {
   ) {
     ({ url: this.url, pathPrefix: this.pathPrefix } = bucketAddress(settings));
     this.hostname = unbracket(this.url.hostname);
+    this.signingRegion = settings.region;
     this.transport = this.url.protocol === 'https:' ? https : http;
     this.agent = connection?.agent ?? new this.transport.Agent(S3_AGENT_OPTIONS);
     this.proxy = connection?.proxy;
   }
 
-  /** Where the bucket's requests go, for choosing their connection pool. */
-  get target(): URL {
-    return this.url;
+  /** The bucket's region as far as this run knows: S3's word, once it has corrected ours. */
+  get region(): string {
+    return this.signingRegion;
   }
 
   /**
@@ -111,6 +117,13 @@ export class S3Http {
         const response = await this.once(method, key, body, digest, conditional);
         const status = response.statusCode ?? 0;
         if ((status >= 200 && status < 300) || (method !== 'PUT' && status === 404) || (conditional && (status === 409 || status === 412))) return response;
+        const movedTo = this.regionMove(response);
+        if (movedTo) {
+          response.resume();
+          this.followRegion(movedTo);
+          attempt = 0; // the retries are still this request's own
+          continue;
+        }
         throw await this.errorFrom(method, key, response);
       } catch (error) {
         const retryable = !(error instanceof S3RequestError) || error.retryable;
@@ -118,6 +131,32 @@ export class S3Http {
       }
       await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
     }
+  }
+
+  /**
+   * The region S3 names for the bucket when it refuses ours (301 PermanentRedirect, or 400 with the
+   * region header, e.g. AuthorizationHeaderMalformed), if it differs and none was followed yet. The
+   * header is untrusted: only a plain region name is taken, since it becomes part of a host name.
+   */
+  private regionMove(response: IncomingMessage): string | undefined {
+    const status = response.statusCode ?? 0;
+    const named = response.headers['x-amz-bucket-region'];
+    if (this.regionFollowed || (status !== 301 && status !== 400) || typeof named !== 'string') return undefined;
+    return named !== this.signingRegion && /^[a-z]{2}(?:-[a-z0-9]+){1,4}$/.test(named) ? named : undefined;
+  }
+
+  /** Signs for the bucket's real region from now on (and, on AWS's own endpoints, sends there). */
+  private followRegion(region: string): void {
+    const configured = this.signingRegion;
+    this.regionFollowed = true;
+    this.signingRegion = region;
+    if (this.settings.endpoint === undefined) {
+      ({ url: this.url, pathPrefix: this.pathPrefix } = bucketAddress({ ...this.settings, region }));
+      this.hostname = unbracket(this.url.hostname);
+    }
+    this.notes.push(
+      `bucket ${this.settings.bucket} is in ${region}, not ${configured}: S3 redirected the requests there; set remote.region (or AWS_REGION) to "${region}" to skip the redirect`,
+    );
   }
 
   private async once(method: string, key: string, body: ObjectBytes | undefined, digest: Buffer | undefined, conditional: boolean): Promise<IncomingMessage> {
@@ -134,7 +173,7 @@ export class S3Http {
         ...(conditional ? { 'if-none-match': '*' } : {}),
       },
       payloadHash,
-      region: this.settings.region,
+      region: this.signingRegion,
       credentials,
       now: new Date(Date.now() + this.clockOffsetMs),
     });

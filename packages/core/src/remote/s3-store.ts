@@ -23,6 +23,8 @@ export interface ObjectStore {
   upload(key: string, body: ObjectBytes, replace: boolean): Promise<boolean>;
   /** Where the objects live, for messages: `s3://bucket` or the endpoint and bucket. */
   readonly location: string;
+  /** What the run should be told once about the store (e.g. a region S3 corrected), for the remote's warning. */
+  readonly notes?: readonly string[];
 }
 
 /** A downloaded object: its size, and its bytes, or the path of the file they were streamed to. */
@@ -59,6 +61,7 @@ export async function createS3Store(settings: RemoteSettings): Promise<ObjectSto
   const Bucket = settings.bucket;
   return {
     location: settings.endpoint ? `${settings.endpoint}/${Bucket}` : `s3://${Bucket}`,
+    notes: s3.notes,
     // S3Http.send answers only with a success, a 404 to a read, or a 409/412 to a conditional write.
     async exists(key) {
       const response = await s3.send('HEAD', key);
@@ -84,7 +87,7 @@ export async function createS3Store(settings: RemoteSettings): Promise<ObjectSto
     },
     async upload(key, body, replace) {
       if (!Buffer.isBuffer(body) && body.bytes > MULTIPART_THRESHOLD) {
-        await multipartUpload(settings, key, body.file, credentials, target);
+        await multipartUpload({ ...settings, region: s3.region }, key, body.file, credentials, target);
         return true;
       }
       // If-None-Match: S3 refuses to overwrite an object another machine stored

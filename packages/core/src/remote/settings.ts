@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { StrideError } from '../util/errors.js';
+import { resolveRegion } from './region.js';
 
 export type RemoteMode = 'read-write' | 'read-only' | 'write-only' | 'off';
 const MODES: readonly RemoteMode[] = ['read-write', 'read-only', 'write-only', 'off'];
@@ -115,7 +116,7 @@ export function parseRemoteSettings(raw: unknown, env: NodeJS.ProcessEnv, where:
   return {
     bucket: bucket as string,
     prefix,
-    region: String(options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1'),
+    region: resolveRegion(options.region, env, setting('region')).region,
     endpoint,
     forcePathStyle: toBool(options.forcePathStyle, endpoint !== undefined),
     mode,
