@@ -4,7 +4,7 @@
 // the SDK's multipart path through the same proxy.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,8 @@ import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTinyproxy, type Tinyproxy } from '../tools/proxy/tinyproxy.mjs';
 import { startS3Server, type S3Server } from '../tools/s3/server.mjs';
-import { TEST_CREDENTIALS } from './support/s3.js';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { s3Client, TEST_CREDENTIALS } from './support/s3.js';
 import { createWorkspace, type TestWorkspace } from './support/workspace.js';
 
 const AWS_ENV = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
@@ -232,5 +233,56 @@ describe('the remote in a real network', () => {
     } finally {
       recorder.bucketRegion = undefined;
     }
+  });
+
+  it('stride gc --remote lists one scope’s objects older than the age (a real ListObjectsV2), and deletes them only with --yes', async () => {
+    useRemote(s3.endpoint);
+    for (const scope of ['pr-7', 'pr-77']) {
+      wipe();
+      const result = await build({ STRIDE_REMOTE_SCOPE: scope, STRIDE_REMOTE_PREFIX: 'gc' });
+      expect(ws.lastRun().remote, result.output).toMatchObject({ uploads: 2 });
+    }
+    // s3rver dates an object by its file's mtime: ten days ago for every scope object, then one of pr-7's made fresh again.
+    const scopesDir = join(s3.directory, s3.bucket, 'gc', 'scopes');
+    const files = (dir: string): string[] => readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? files(join(dir, name)) : [join(dir, name)]));
+    const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000);
+    for (const file of files(scopesDir)) utimesSync(file, tenDaysAgo, tenDaysAgo);
+    const fresh = files(join(scopesDir, 'pr-7')).find((file) => file.endsWith('._S3rver_object')) as string;
+    utimesSync(fresh, new Date(), new Date());
+
+    const keys = async (): Promise<string[]> => {
+      const client = s3Client(s3.endpoint);
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'gc/scopes/' }));
+      client.destroy();
+      return (listed.Contents ?? []).map((object) => object.Key ?? '').sort();
+    };
+    const before = await keys();
+    expect(before).toHaveLength(4);
+    const env = { ...AWS_ENV, ...NO_PROXY_ENV, STRIDE_REMOTE_PREFIX: 'gc', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const dry = await ws.strideAsync(['gc', '--remote', '--scope', 'pr-7', '--older-than', '7d'], env);
+    expect(dry.code, dry.output).toBe(0);
+    const listedOld = dry.stdout.split('\n').filter((line) => line.includes('gc/scopes/'));
+    expect(listedOld.filter((line) => /\.stride$/.test(line))).toHaveLength(1);
+    expect(dry.stdout).toMatch(/would delete 1 objects .* under s3:\/\/stride-test\/gc\/scopes\/pr-7\/ older than 7d; run again with --yes/);
+    expect(await keys()).toEqual(before);
+
+    const wet = await ws.strideAsync(['gc', '--remote', '--scope', 'pr-7', '--older-than', '7d', '--yes'], env);
+    expect(wet.code, wet.output).toBe(0);
+    expect(wet.stdout).toMatch(/deleted 1 of 1 objects/);
+    const after = await keys();
+    expect(after.filter((key) => key.startsWith('gc/scopes/pr-7/'))).toHaveLength(1);
+    expect(after.filter((key) => key.startsWith('gc/scopes/pr-77/'))).toHaveLength(2);
+
+    const bad = await ws.strideAsync(['gc', '--remote', '--older-than', '7d'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--scope and --older-than are required with --remote/);
+  });
+
+  it('stride aws-policy --lifecycle prints the bucket’s lifecycle rules and how to apply them', async () => {
+    const result = await ws.strideAsync(['aws-policy', '--lifecycle', '--prefix', 'cache', '--scope-days', '3', '--bucket', 'acme-cache']);
+    expect(result.code, result.output).toBe(0);
+    const rules = (JSON.parse(result.stdout) as { Rules: Array<{ Filter: { Prefix: string } }> }).Rules;
+    expect(rules.map((rule) => rule.Filter.Prefix)).toEqual(['cache/scopes/', 'cache/trusted/', 'cache/']);
+    expect(result.stderr).toContain('aws s3api put-bucket-lifecycle-configuration --bucket acme-cache');
   });
 });

@@ -37,3 +37,6 @@ export { digestOutputs, differingFiles, verdictOf, type VerifyVerdict } from './
 export { clearOutputs } from './store/output-paths.js';
 export { loadEncryptionKey, encryptFile, decryptFile, isEncrypted } from './remote/encryption.js';
 export { strayWrites } from './store/stray-writes.js';
+export { lifecycleConfiguration, type LifecycleConfiguration, type LifecycleRequest } from './remote/lifecycle.js';
+export { openBucketGc, type ExpiredObject } from './remote/bucket-gc.js';
+export { printable } from './util/untrusted-text.js';
