@@ -285,4 +285,15 @@ describe('the remote in a real network', () => {
     expect(rules.map((rule) => rule.Filter.Prefix)).toEqual(['cache/scopes/', 'cache/trusted/', 'cache/']);
     expect(result.stderr).toContain('aws s3api put-bucket-lifecycle-configuration --bucket acme-cache');
   });
+
+  it('stride shard --shard 2/2 (1-based, as Jest and Playwright write it) is --index 1 --total 2; 0/2 is refused with the fix', async () => {
+    const oneBased = await ws.strideAsync(['shard', '--shard', '2/2', '-t', 'build', '--json'], { ...NO_PROXY_ENV, STRIDE_REMOTE_MODE: 'off' });
+    const zeroBased = await ws.strideAsync(['shard', '--index', '1', '--total', '2', '-t', 'build', '--json'], { ...NO_PROXY_ENV, STRIDE_REMOTE_MODE: 'off' });
+    expect(oneBased.code, oneBased.output).toBe(0);
+    expect(JSON.parse(oneBased.stdout)).toEqual(JSON.parse(zeroBased.stdout));
+    expect(JSON.parse(oneBased.stdout)).toMatchObject({ index: 1, total: 2 });
+    const bad = await ws.strideAsync(['shard', '--shard', '0/2', '-t', 'build'], { ...NO_PROXY_ENV, STRIDE_REMOTE_MODE: 'off' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--shard 0\/2: shards count from 1.*use 1\/2 to 2\/2/);
+  });
 });

@@ -90,11 +90,12 @@ Usage:
       twice each, in a scratch copy, and compares the outputs with the artifact file by
       file: reproduced, poisoned or built from an undeclared input (rebuilds agree, the
       artifact differs), or not deterministic (rebuilds differ). Exits 1 on any mismatch.
-  stride shard --total <n> --index <i> -t <targets> [--affected [--base <ref>] [--head <ref>]]
+  stride shard (--shard <i>/<n> | --total <n> --index <i>) -t <targets> [--affected [--base <ref>] [--head <ref>]]
               [--parallel <n>] [--json] [--plan <file>]
       Splits the tasks nx would run for the targets over n CI machines, balanced by
       predicted time from the timing history (local and the bucket's), and prints
-      shard i's projects (0 to n-1) for nx run-many --projects=... Every machine
+      shard i's projects for nx run-many --projects=... (--shard counts from 1, as Jest,
+      Vitest and Playwright do: --shard 2/4; --index from 0). Every machine
       computes the same split. A project's requested targets stay together; a task
       from another shard that this one needs is not built twice: with
       STRIDE_SHARD_PLAN=<the --plan file, default .stride/shard-plan.json> set, the
