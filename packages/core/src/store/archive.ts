@@ -22,8 +22,11 @@ class NoHardLinks extends Map<`${number}:${number}`, string> {
 
 /** Writes the given workspace-relative paths into an uncompressed tar at `file`. */
 export async function packArchive(root: string, paths: readonly string[], file: string): Promise<void> {
-  await tar.c({ cwd: root, file, follow: false, noDirRecurse: false, linkCache: new NoHardLinks() }, [...paths]);
+  // Entries are always `/`-separated, whichever machine packs them, so Windows and Linux read each other's artifacts.
+  await tar.c({ cwd: root, file, follow: false, noDirRecurse: false, linkCache: new NoHardLinks() }, paths.map(toSlashes));
 }
+
+const toSlashes = (path: string): string => path.replace(/\\/g, '/');
 
 /**
  * Archives and artifacts up to this size are read whole and handled
@@ -90,8 +93,10 @@ function entryProblem(
     if (path.startsWith(`${link}/`)) return `${rawPath}: path goes through the symlink ${link}`;
   }
   if (type === 'SymbolicLink') {
-    if (!linkpath || isAbsolute(linkpath)) return `${rawPath}: symlink to an absolute path`;
-    const target = posix.normalize(posix.join(posix.dirname(path), linkpath));
+    // Judged with `\` as a separator, as extractArchive writes it.
+    const link = linkpath === undefined ? undefined : toSlashes(linkpath);
+    if (!link || isAbsolute(link) || /^[a-zA-Z]:/.test(link)) return `${rawPath}: symlink to an absolute path`;
+    const target = posix.normalize(posix.join(posix.dirname(path), link));
     if (target === '..' || target.startsWith('../')) return `${rawPath}: symlink points outside the workspace`;
   }
   return undefined;
@@ -107,7 +112,13 @@ function normalizeEntryPath(path: string): string {
  * change in between).
  */
 export async function extractArchive(archive: string | Buffer, root: string): Promise<void> {
-  const options = { cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0 };
+  // A `\` in an entry (a Windows tool's archive) is a separator, on Linux too: the entry is then written
+  // where assertArchiveSafe, which reads it so, checked it would go (not as one file named `libs\a\x.js`).
+  const onReadEntry = (entry: tar.ReadEntry): void => {
+    entry.path = toSlashes(entry.path);
+    if (entry.linkpath) entry.linkpath = toSlashes(entry.linkpath);
+  };
+  const options = { cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0, onReadEntry };
   if (Buffer.isBuffer(archive)) new tar.UnpackSync(options).end(archive);
   else await tar.x({ ...options, file: archive });
 }
