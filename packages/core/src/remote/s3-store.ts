@@ -1,10 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RemoteSettings } from './settings.js';
 import { SMALL_FILE_BYTES } from '../store/archive.js';
-import { agentFor } from './proxy.js';
+import { agentFor, proxyFor } from './proxy.js';
 import { bucketAddress, type ObjectBytes, readBody, S3_AGENT_OPTIONS, S3Http } from './s3-http.js';
 import type { AwsCredentials } from './sigv4.js';
 
@@ -51,7 +52,7 @@ export async function createS3Store(settings: RemoteSettings): Promise<ObjectSto
   const credentials = async (): Promise<AwsCredentials> => {
     if (!provider) {
       const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
-      provider = defaultProvider();
+      provider = defaultProvider(await credentialClientConfig(settings));
     }
     return provider();
   };
@@ -99,6 +100,18 @@ export async function createS3Store(settings: RemoteSettings): Promise<ObjectSto
       return response.statusCode !== 412 && response.statusCode !== 409;
     },
   };
+}
+
+/**
+ * The SDK's own clients in the credential chain (STS for web identity, as GitHub's OIDC roles use, and SSO)
+ * read no *_PROXY variable: behind a proxy they get the same kind of agent as the bucket's requests. The
+ * instance and container metadata endpoints are link-local and never take this client config.
+ */
+async function credentialClientConfig(settings: RemoteSettings): Promise<{ clientConfig?: { requestHandler: NodeHttpHandler } }> {
+  const sts = new URL(process.env.AWS_ENDPOINT_URL_STS || process.env.AWS_ENDPOINT_URL || `https://sts.${settings.region}.amazonaws.com`);
+  if (!proxyFor(sts, process.env)) return {};
+  const [{ agent }, handlers] = await Promise.all([agentFor(sts, process.env, { keepAlive: true, maxSockets: 4 }), import('@smithy/node-http-handler')]);
+  return { clientConfig: { requestHandler: new handlers.NodeHttpHandler({ connectionTimeout: settings.timeoutMs, requestTimeout: settings.timeoutMs, httpAgent: agent, httpsAgent: agent }) } };
 }
 
 async function streamToFile(response: IncomingMessage, file: string, key: string, maxBytes: number): Promise<number> {
