@@ -41,3 +41,5 @@ export { digestOutputs, differingFiles, outputsDiffer, verdictOf, type VerifyVer
 export { clearOutputs } from './store/output-paths.js';
 export { loadEncryptionKey, encryptFile, decryptFile, isEncrypted } from './remote/encryption.js';
 export { strayWrites } from './store/stray-writes.js';
+export { lifecycleConfiguration, type LifecycleConfiguration, type LifecycleRequest } from './remote/lifecycle.js';
+export { openBucketGc, type ExpiredObject } from './remote/bucket-gc.js';

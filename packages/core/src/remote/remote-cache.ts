@@ -125,7 +125,7 @@ export class RemoteCache implements RemoteTier {
     const refusedLine = first
       ? `refused ${refused.length === 1 ? 'a remote object' : `${refused.length} remote objects`}, ${first.key} (${first.taskId}): ${first.reason}${refused.length > 1 ? `; ${refused.length - 1} more in the run record` : ''}; those tasks ran instead`
       : undefined;
-    const parts = [this.setupWarning, this.connectivityWarning, refusedLine, ...this.objectWarnings].filter((w): w is string => w !== undefined);
+    const parts = [this.setupWarning, this.connectivityWarning, refusedLine, ...this.objectWarnings, ...(this.objects.notes ?? [])].filter((w): w is string => w !== undefined);
     return parts.length > 0 ? [parts.join('; also, ')] : [];
   }
 

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { StrideError } from '../util/errors.js';
 import { redactUserinfo } from '../util/secrets.js';
 import { parseSize } from '../util/units.js';
+import { resolveRegion } from './region.js';
 
 export type RemoteMode = 'read-write' | 'read-only' | 'write-only' | 'off';
 const MODES: readonly RemoteMode[] = ['read-write', 'read-only', 'write-only', 'off'];
@@ -129,11 +130,10 @@ export function parseRemoteSettings(raw: unknown, env: NodeJS.ProcessEnv, where:
   if (/[\u0000-\u001f\u007f\\]/.test(prefix) || prefix.split('/').some((part) => part === '.' || part === '..')) {
     fail('prefix', `invalid prefix "${prefix}"`, 'use letters, digits and / . _ - (no control characters, backslashes, "." or ".." segments), e.g. "stride" or "team/nx"');
   }
-  const regionVariable = options.region === undefined ? ['AWS_REGION', 'AWS_DEFAULT_REGION'].find((name) => env[name]) : undefined;
-  const region = String(options.region ?? (regionVariable ? env[regionVariable] : 'us-east-1'));
-  // It goes into every request's signature and, for AWS, into the host name.
+  // As the SDK finds it (remote.region, AWS_REGION, AWS_DEFAULT_REGION, the profile's); checked wherever it came from.
+  const { region, source: regionSource } = resolveRegion(options.region, env, setting('region'));
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(region)) {
-    throw new StrideError(`invalid region "${region}"`, { setting: regionVariable ? `${regionVariable} (environment)` : setting('region'), value: region, fix: 'e.g. "eu-west-1" (or "auto" for Cloudflare R2)' });
+    throw new StrideError(`invalid region "${region}"`, { setting: regionSource, value: region, fix: 'e.g. "eu-west-1" (or "auto" for Cloudflare R2)' });
   }
 
   const scope = String(options.scope ?? DEFAULT_SCOPE);

@@ -21,10 +21,24 @@ export function encodeKeyPath(key: string): string {
     .join('/');
 }
 
+/** RFC 3986 encoding of a query name or value, as SigV4's canonical query string wants it. */
+export const encodeQueryPart = (text: string): string => encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** The query string to send and to sign: names sorted, names and values encoded once. */
+export function canonicalQuery(query: Record<string, string> | undefined): string {
+  return Object.entries(query ?? {})
+    .map(([name, value]) => [encodeQueryPart(name), encodeQueryPart(value)] as const)
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
+}
+
 export interface SignInput {
   method: string;
   /** Already encoded, as it goes on the request line, without a query string. */
   path: string;
+  /** Query parameters, unencoded; the request line must carry `canonicalQuery(query)`. */
+  query?: Record<string, string>;
   /** Lower-case names; `host` included. Every one of them is signed. */
   headers: Record<string, string>;
   payloadHash: string;
@@ -35,7 +49,7 @@ export interface SignInput {
 }
 
 /**
- * AWS Signature Version 4 for an S3 request without a query string: returns
+ * AWS Signature Version 4 for an S3 request: returns
  * the headers to send (the input's plus `x-amz-date`, `x-amz-content-sha256`,
  * the session token and `authorization`). The secret never leaves this function
  * except as the derived signature.
@@ -53,8 +67,10 @@ export function signS3Request(input: SignInput): Record<string, string> {
   const canonicalRequest = [
     input.method,
     input.path,
-    '',
-    ...names.map((name) => `${name}:${String(headers[name]).trim().replace(/\s+/g, ' ')}`),
+    canonicalQuery(input.query),
+    // Only spaces and tabs are folded (line breaks become spaces), as the SDK's signer does: S3 takes a
+    // non-breaking space in a value as part of it.
+    ...names.map((name) => `${name}:${String(headers[name]).replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '')}`),
     '',
     names.join(';'),
     input.payloadHash,

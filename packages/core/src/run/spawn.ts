@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { type SecretMasker, secretMasker, taskEnvironment } from '../util/secrets.js';
+import { killTree, ownGroupOnSpawn } from './kill-tree.js';
 
 export interface CapturedRun {
   exitCode: number;
@@ -34,12 +35,9 @@ const KILL_GRACE_MS = 2_000;
 const ownGroups = new Set<number>();
 let exitHookInstalled = false;
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
+/** The task's whole process tree: its process group (POSIX), or taskkill /T (Windows). */
+function killGroup(pid: number, signal: NodeJS.Signals, wait = false): void {
+  killTree(pid, signal, { wait });
 }
 
 /**
@@ -50,7 +48,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const pid of ownGroups) killGroup(pid, 'SIGKILL');
+    for (const pid of ownGroups) killGroup(pid, 'SIGKILL', true);
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
@@ -79,7 +77,7 @@ export function runCaptured(request: SpawnRequest): Promise<CapturedRun> {
       env: taskEnvironment(request.env),
       shell: request.shell,
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: request.signal !== undefined,
+      detached: request.signal !== undefined && ownGroupOnSpawn(),
     });
     const { signal } = request;
     let killTimer: NodeJS.Timeout | undefined;

@@ -25,8 +25,11 @@ class NoHardLinks extends Map<`${number}:${number}`, string> {
 
 /** Writes the given workspace-relative paths into an uncompressed tar at `file`. */
 export async function packArchive(root: string, paths: readonly string[], file: string): Promise<void> {
-  await tar.c({ cwd: root, file, follow: false, noDirRecurse: false, linkCache: new NoHardLinks() }, [...paths]);
+  // Entries are always `/`-separated, whichever machine packs them, so Windows and Linux read each other's artifacts.
+  await tar.c({ cwd: root, file, follow: false, noDirRecurse: false, linkCache: new NoHardLinks() }, paths.map(toSlashes));
 }
+
+const toSlashes = (path: string): string => path.replace(/\\/g, '/');
 
 /**
  * Archives and artifacts up to this size are read whole and handled
@@ -161,11 +164,17 @@ function normalizeEntryPath(path: string): string {
  * names, so they are escaped before anyone prints them.
  */
 export async function extractArchive(archive: string | Buffer, root: string): Promise<void> {
+  // A `\` in an entry (a Windows tool's archive) is a separator, on Linux too: the entry is then written
+  // where assertArchiveSafe, which reads it so, checked it would go (not as one file named `libs\a\x.js`).
+  const onReadEntry = (entry: tar.ReadEntry): void => {
+    entry.path = toSlashes(entry.path);
+    if (entry.linkpath) entry.linkpath = toSlashes(entry.linkpath);
+  };
   const filter = (_path: string, entry: tar.ReadEntry | Stats): boolean => {
     if (typeof entry.mode === 'number') entry.mode &= 0o777;
     return true;
   };
-  const options = { cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0, filter };
+  const options = { cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0, filter, onReadEntry };
   try {
     if (Buffer.isBuffer(archive)) new tar.UnpackSync(options).end(archive);
     else await tar.x({ ...options, file: archive });

@@ -10,6 +10,7 @@ import { openRemote } from '../adapter/open-remote.js';
 import { writeShardPlan } from '../adapter/shard-plan.js';
 import { targetOf } from '../adapter/task-id.js';
 import { readSettings } from '../settings.js';
+import { parseShardSpec } from './shard-spec.js';
 
 /** The part of `nx ... --graph=file.json` this reads: Nx's task graph. */
 export interface NxGraphFile {
@@ -44,6 +45,7 @@ export async function shard(argv: string[], root: string): Promise<number> {
     options: {
       total: { type: 'string' },
       index: { type: 'string' },
+      shard: { type: 'string' },
       targets: { type: 'string', short: 't', multiple: true },
       target: { type: 'string', multiple: true },
       affected: { type: 'boolean' },
@@ -55,10 +57,10 @@ export async function shard(argv: string[], root: string): Promise<number> {
     },
     strict: true,
   });
-  const total = wholeNumber(values.total, '--total', 'the number of machines, e.g. --total 4');
-  if (total < 1) throw new Error(`--total ${values.total} must be at least 1`);
-  const index = wholeNumber(values.index, '--index', `this machine's shard, from 0 to ${total - 1}`);
-  if (index >= total) throw new Error(`--index ${index} is out of range for --total ${total}: use 0 to ${total - 1} (GitHub Actions: strategy.job-index; GitLab: CI_NODE_INDEX - 1)`);
+  if (values.shard !== undefined && (values.index !== undefined || values.total !== undefined)) {
+    throw new Error(`--shard ${values.shard} names the shard already: drop --index/--total (or use them alone, counting from 0)`);
+  }
+  const { index, total } = values.shard !== undefined ? parseShardSpec(values.shard) : indexAndTotal(values.index, values.total);
   const targets = [...(values.targets ?? []), ...(values.target ?? [])].flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
   if (targets.length === 0) throw new Error('name the targets to split with -t, e.g. -t build,test');
   if ((values.base || values.head) && !values.affected) throw new Error('--base and --head only mean something with --affected');
@@ -134,6 +136,15 @@ export function nxTaskGraph(root: string, targets: string[], affected: { base?: 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function indexAndTotal(indexFlag: string | undefined, totalFlag: string | undefined): { index: number; total: number } {
+  if (indexFlag === undefined && totalFlag === undefined) throw new Error('name this machine\'s shard: --shard 2/4 (1-based, as Jest and Playwright write it) or --index 1 --total 4 (0-based)');
+  const total = wholeNumber(totalFlag, '--total', 'the number of machines, e.g. --total 4');
+  if (total < 1) throw new Error(`--total ${totalFlag} must be at least 1`);
+  const index = wholeNumber(indexFlag, '--index', `this machine's shard, from 0 to ${total - 1}`);
+  if (index >= total) throw new Error(`--index ${index} is out of range for --total ${total}: use 0 to ${total - 1} (GitHub Actions: strategy.job-index; GitLab: CI_NODE_INDEX - 1)`);
+  return { index, total };
 }
 
 function wholeNumber(value: string | undefined, flag: string, meaning: string): number {

@@ -5,6 +5,10 @@ import type { NxJsonConfiguration } from '@nx/devkit';
 import {
   awsPolicies,
   collectGarbage,
+  lifecycleConfiguration,
+  openBucketGc,
+  printable,
+  type RemoteSettings,
   computeStats,
   createCacheServer,
   checkScope,
@@ -46,6 +50,10 @@ Usage:
       Evicts local store entries, least recently used first, until the store is
       under --max-size and nothing is older than --max-age. Defaults come from
       maxCacheSize / maxCacheAge in the @stride/nx plugin options (10GB, 30d).
+  stride gc --remote --scope <scope> --older-than <age> [--yes]
+      Lists the bucket objects of one scope (trusted for trusted/) last written longer
+      ago than <age>, and deletes them only with --yes: the lifecycle rules by hand, for
+      S3-compatible stores without them.
   stride keygen [--out <file>]
       Writes an Ed25519 signing key for trusted CI (default ./stride-signing-key.pem)
       and prints the public key line for remote.publicKeys in nx.json.
@@ -77,6 +85,9 @@ Usage:
       generated CI workflow uses to keep the signing key from pull requests), and a
       pull-request role that may write only scopes/pr-* (explicitly denied every other
       key, trusted/ included). See SECURITY.md.
+  stride aws-policy --lifecycle [--prefix <p>] [--scope-days 7] [--trusted-days 30] [--bucket <b>]
+      Prints the bucket's S3 lifecycle configuration: scopes/ expire after 7 days,
+      trusted/ after 30, unfinished multipart uploads are aborted after 1.
   stride summary [<run.json>] [--markdown]
       Prints a run's summary again (default .stride/runs/last.json); --markdown for
       a CI job summary such as GitHub's $GITHUB_STEP_SUMMARY.
@@ -85,11 +96,12 @@ Usage:
       twice each, in a scratch copy, and compares the outputs with the artifact file by
       file: reproduced, poisoned or built from an undeclared input (rebuilds agree, the
       artifact differs), or not deterministic (rebuilds differ). Exits 1 on any mismatch.
-  stride shard --total <n> --index <i> -t <targets> [--affected [--base <ref>] [--head <ref>]]
+  stride shard (--shard <i>/<n> | --total <n> --index <i>) -t <targets> [--affected [--base <ref>] [--head <ref>]]
               [--parallel <n>] [--json] [--plan <file>]
       Splits the tasks nx would run for the targets over n CI machines, balanced by
       predicted time from the timing history (local and the bucket's), and prints
-      shard i's projects (0 to n-1) for nx run-many --projects=... Every machine
+      shard i's projects for nx run-many --projects=... (--shard counts from 1, as Jest,
+      Vitest and Playwright do: --shard 2/4; --index from 0). Every machine
       computes the same split. A project's requested targets stay together; a task
       from another shard that this one needs is not built twice: with
       STRIDE_SHARD_PLAN=<the --plan file, default .stride/shard-plan.json> set, the
@@ -130,10 +142,16 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function gc(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { 'max-size': { type: 'string' }, 'max-age': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'max-size': { type: 'string' }, 'max-age': { type: 'string' }, remote: { type: 'boolean' }, scope: { type: 'string' }, 'older-than': { type: 'string' }, yes: { type: 'boolean' } },
+    strict: true,
+  });
   const root = findWorkspaceRoot(process.cwd());
   const nxJson = JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as NxJsonConfiguration;
   const settings = readSettings(root, nxJson);
+  if (values.remote) return await gcRemote(settings.remote, values);
+  if (values.scope !== undefined || values['older-than'] !== undefined || values.yes) throw new Error('--scope, --older-than and --yes go with --remote: stride gc --remote --scope pr-123 --older-than 7d');
   const maxBytes = values['max-size'] !== undefined ? parseSize(values['max-size'], '--max-size') : settings.maxCacheBytes;
   const maxAgeMs = values['max-age'] !== undefined ? parseAge(values['max-age'], '--max-age') : settings.maxCacheAgeMs;
   const report = await collectGarbage(new LocalStore(settings.cacheDirectory, root), { maxBytes, maxAgeMs });
@@ -141,6 +159,34 @@ async function gc(argv: string[]): Promise<number> {
     `stride gc: removed ${report.removed} entries, kept ${report.kept} (${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)}) in ${settings.cacheDirectory}\n`,
   );
   return 0;
+}
+
+/**
+ * What the bucket's lifecycle rules would expire, for stores without them: lists
+ * one scope's objects older than --older-than, and deletes them only with --yes.
+ */
+async function gcRemote(remote: RemoteSettings | undefined, values: { scope?: string; 'older-than'?: string; yes?: boolean }): Promise<number> {
+  if (!remote) throw new Error('no remote is configured (remote.bucket in the @stride/nx plugin options of nx.json, or STRIDE_REMOTE_BUCKET)');
+  if (values.scope === undefined || values['older-than'] === undefined) throw new Error('--scope and --older-than are required with --remote, e.g. stride gc --remote --scope pr-123 --older-than 7d (--scope trusted for trusted/)');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(values.scope)) throw new Error(`--scope "${values.scope}" is not a scope name: use "trusted" or a name such as pr-123 (letters, digits, . _ -)`);
+  const olderThanMs = parseAge(values['older-than'], '--older-than');
+  const bucket = await openBucketGc({ ...remote, scope: values.scope });
+  try {
+    const expired = await bucket.listExpired(olderThanMs);
+    const bytes = expired.reduce((sum, object) => sum + object.bytes, 0);
+    for (const object of expired) process.stdout.write(`${object.lastModified.toISOString()}  ${formatBytes(object.bytes).padStart(9)}  ${printable(object.key)}\n`);
+    const what = `${expired.length} objects (${formatBytes(bytes)}) under s3://${remote.bucket}/${bucket.folder} older than ${values['older-than']}`;
+    if (!values.yes || expired.length === 0) {
+      process.stdout.write(`stride gc --remote: ${expired.length === 0 ? 'nothing to delete: ' : 'would delete '}${what}${expired.length > 0 ? '; run again with --yes to delete them' : ''}\n`);
+      return 0;
+    }
+    const { deleted, errors } = await bucket.remove(expired.map((object) => object.key));
+    process.stdout.write(`stride gc --remote: deleted ${deleted} of ${what}\n`);
+    for (const error of errors) process.stderr.write(`stride gc --remote: not deleted: ${printable(error)}\n`);
+    return errors.length > 0 ? 1 : 0;
+  } finally {
+    bucket.close();
+  }
 }
 
 async function report(argv: string[]): Promise<number> {
@@ -192,9 +238,13 @@ async function stats(argv: string[]): Promise<number> {
 function awsPolicy(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
-    options: { bucket: { type: 'string' }, prefix: { type: 'string', default: 'stride' }, repo: { type: 'string' }, branch: { type: 'string', default: 'main' }, account: { type: 'string' }, environment: { type: 'string' } },
+    options: {
+      bucket: { type: 'string' }, prefix: { type: 'string', default: 'stride' }, repo: { type: 'string' }, branch: { type: 'string', default: 'main' }, account: { type: 'string' }, environment: { type: 'string' },
+      lifecycle: { type: 'boolean' }, 'scope-days': { type: 'string' }, 'trusted-days': { type: 'string' },
+    },
     strict: true,
   });
+  if (values.lifecycle) return lifecycle(values);
   if (!values.bucket || !values.repo) throw new Error('--bucket and --repo are required, e.g. stride aws-policy --bucket acme-cache --repo acme/monorepo');
   const policies = awsPolicies({ bucket: values.bucket, prefix: values.prefix, repo: values.repo, branch: values.branch, ...(values.account ? { account: values.account } : {}), ...(values.environment ? { environment: values.environment } : {}) });
   process.stdout.write(`${JSON.stringify(policies, null, 2)}\n`);
@@ -203,6 +253,22 @@ function awsPolicy(argv: string[]): number {
       `Create two roles from this: trustedWriter (assumable only from ${values.repo} on ${values.branch}; its job sets STRIDE_REMOTE_SCOPE=trusted and gets STRIDE_SIGNING_KEY)`,
       'and pullRequest (its jobs set STRIDE_REMOTE_SCOPE=pr-<number> and never get the signing key; it may write only scopes/pr-*, every other write explicitly denied).',
       ...(values.account ? [] : ['Replace ACCOUNT_ID with the account that holds the token.actions.githubusercontent.com OIDC provider (or pass --account).']),
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+/** `stride aws-policy --lifecycle`: the bucket's lifecycle rules, and how to apply them. */
+function lifecycle(values: { bucket?: string; prefix?: string; 'scope-days'?: string; 'trusted-days'?: string }): number {
+  const days = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value));
+  const configuration = lifecycleConfiguration({ prefix: values.prefix ?? 'stride', scopeDays: days(values['scope-days']), trustedDays: days(values['trusted-days']) });
+  process.stdout.write(`${JSON.stringify(configuration, null, 2)}\n`);
+  process.stderr.write(
+    [
+      'Save this as lifecycle.json and apply it to the bucket (it replaces the bucket\'s lifecycle rules):',
+      `  aws s3api put-bucket-lifecycle-configuration --bucket ${values.bucket ?? '<bucket>'} --lifecycle-configuration file://lifecycle.json`,
+      'A store without lifecycle rules: run `stride gc --remote --scope <scope> --older-than 7d --yes` on a schedule instead.',
       '',
     ].join('\n'),
   );

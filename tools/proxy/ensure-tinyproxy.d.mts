@@ -1,0 +1,1 @@
+export function ensureTinyproxy(log?: (line: string) => void): string;
