@@ -67,6 +67,22 @@ describe('nx g @stride/nx:ci', () => {
     expect(steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))?.with?.path).toBe('stride-report.html');
   });
 
+  it('bun: installs with bun (frozen), runs Nx on Node, and the workflow still passes the schema and GitHub\'s parser', async () => {
+    const text = await generate('github', { shards: 2 }, { 'bun.lock': '{}' });
+    expect(await schemaValidator('github').then((validate) => validate(parse(text)))).toEqual([]);
+    const parsed = parseWorkflow({ name: 'stride-ci.yml', content: text }, new NoOperationTraceWriter());
+    expect(parsed.context.errors.getErrors().map((e) => e.message)).toEqual([]);
+    const steps = (parse(text) as { jobs: { tasks: { steps: Array<{ run?: string; uses?: string; with?: Record<string, string> }> } } }).jobs.tasks.steps;
+    expect(steps.some((s) => s.uses === 'oven-sh/setup-bun@v2')).toBe(true);
+    // setup-node's cache has no bun mode: none is asked for.
+    expect(steps.find((s) => s.uses?.startsWith('actions/setup-node'))?.with).not.toHaveProperty('cache');
+    expect(steps.some((s) => s.run === 'bun install --frozen-lockfile')).toBe(true);
+    expect(steps.find((s) => s.run?.includes('stride shard'))?.run).toContain('bun stride shard');
+    const gitlab = await generate('gitlab', { shards: 2 }, { 'bun.lockb': '' });
+    expect(gitlab).toContain('npm install -g bun');
+    expect(gitlab).toContain('bun install --frozen-lockfile');
+  });
+
   it('writes a GitLab pipeline that GitLab\'s published schema accepts, with parallel shards and OIDC', async () => {
     const text = await generate('gitlab', { shards: 5 }, { 'package-lock.json': '{}' });
     const pipeline = parse(text) as { stride: { parallel: number; id_tokens: Record<string, { aud: string }>; script: string[]; before_script: string[]; artifacts: { paths: string[] } } };

@@ -15,8 +15,9 @@ export const GITHUB_WORKFLOW_PATH = '.github/workflows/stride-ci.yml';
 /** A GitHub Actions workflow: one job, a matrix of shards, each running its share of the affected tasks. */
 export function githubWorkflow(s: PipelineSettings): string {
   const run = s.pm.exec;
-  const setupPnpm = s.pm.name === 'pnpm' ? '      - uses: pnpm/action-setup@v4\n' : '';
-  const cache = s.pm.name === 'npm' ? 'npm' : s.pm.name;
+  // Nx itself runs on Node in every case; bun only installs. setup-node's cache knows npm, pnpm and yarn, not bun.
+  const setupPnpm = s.pm.name === 'pnpm' ? '      - uses: pnpm/action-setup@v4\n' : s.pm.name === 'bun' ? '      - uses: oven-sh/setup-bun@v2\n' : '';
+  const cacheLine = s.pm.name === 'bun' ? '' : `\n          cache: ${s.pm.name}`;
   return `# Written by nx g @stride/nx:ci --provider=github. Edit freely; run the generator again to start over.
 #
 # Every push to ${s.mainBranch} and every pull request runs the affected ${s.targets} tasks on ${s.shards}
@@ -73,8 +74,7 @@ jobs:
           fetch-depth: 0
 ${setupPnpm}      - uses: actions/setup-node@v4
         with:
-          node-version: '${s.nodeVersion}'
-          cache: ${cache}
+          node-version: '${s.nodeVersion}'${cacheLine}
       - run: ${s.pm.install}
       - name: Find the affected range
         uses: nrwl/nx-set-shas@v4

@@ -2,7 +2,7 @@ import type { Tree } from '@nx/devkit';
 
 /** How the pipeline installs dependencies and runs workspace binaries. */
 export interface PackageManagerCommands {
-  name: 'pnpm' | 'yarn' | 'npm';
+  name: 'pnpm' | 'yarn' | 'npm' | 'bun';
   install: string;
   /** Prefix for running a bin from node_modules: `pnpm exec nx ...`. */
   exec: string;
@@ -11,6 +11,8 @@ export interface PackageManagerCommands {
 /** Chosen by the lockfile the workspace holds; npm when there is none. */
 export function packageManagerOf(tree: Tree): PackageManagerCommands {
   if (tree.exists('pnpm-lock.yaml')) return { name: 'pnpm', install: 'pnpm install --frozen-lockfile', exec: 'pnpm exec' };
+  // Bun 1.2+ writes a text bun.lock, older ones a binary bun.lockb.
+  if (tree.exists('bun.lock') || tree.exists('bun.lockb')) return { name: 'bun', install: 'bun install --frozen-lockfile', exec: 'bun' };
   if (tree.exists('yarn.lock')) return { name: 'yarn', install: isYarnBerry(tree) ? 'yarn install --immutable' : 'yarn install --frozen-lockfile', exec: 'yarn' };
   return { name: 'npm', install: 'npm ci', exec: 'npx --no-install' };
 }
