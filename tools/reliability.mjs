@@ -31,7 +31,8 @@ for (const [group, title] of Object.entries(groups)) {
 lines.push(
   '## Covered elsewhere',
   '',
-  '- The CREEP attack end to end, signature substitution and key rotation: `e2e/trust.test.ts`.',
+  '- The CREEP attack end to end, signature substitution and key rotation: `e2e/trust.test.ts`; every attack of',
+  '  SECURITY.md\'s threat-model table: `e2e/attacks/` (`pnpm security`).',
   '- Two machines uploading the same hashes at once, multipart uploads, read-only / write-only / off modes,',
   '  client-side encryption with a missing or wrong key: `e2e/remote.test.ts`.',
   '- `stride serve` with a tampered blob in the bucket and the bucket down behind it: `e2e/serve.test.ts`.',
