@@ -90,6 +90,10 @@ describe('endpoint userinfo', () => {
   it('is found as written and decoded, and redacted from any URL in a text', () => {
     expect(userinfoOf('http://u:p%40ss@h:9000/x')).toEqual(expect.arrayContaining(['u:p%40ss', 'p%40ss', 'p@ss']));
     expect(userinfoOf('https://h.example')).toEqual([]);
+    // A password holding `@`: URL parsers take userinfo up to the last `@`, and so does every mask.
+    expect(redactUserinfo('http://ci:hunter@s3cr3t-part@127.0.0.1:9000')).toBe('http://***@127.0.0.1:9000');
+    expect(userinfoOf('http://ci:hunter@s3cr3t-part@127.0.0.1:9000')).toEqual(expect.arrayContaining(['hunter@s3cr3t-part', 's3cr3t-part']));
+    expect(new URL('http://ci:hunter@s3cr3t-part@127.0.0.1:9000').host).toBe('127.0.0.1:9000');
     expect(redactUserinfo('GET http://user:PASS@host:9000/b failed; see https://plain.example/x')).toBe('GET http://***@host:9000/b failed; see https://plain.example/x');
   });
 });

@@ -117,7 +117,8 @@ export function userinfoOf(text: string | undefined): string[] {
   if (!text) return [];
   const raw = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(text.trim())?.[1];
   if (!raw) return [];
-  const parts = [raw, ...raw.split(':')];
+  // A password may itself hold `@` or `:` (URL parsers take userinfo up to the last `@`): each piece is masked too.
+  const parts = [raw, ...raw.split(':'), ...raw.split(/[:@]/)];
   const decoded = parts.flatMap((part) => {
     try {
       return [decodeURIComponent(part)];
@@ -128,9 +129,12 @@ export function userinfoOf(text: string | undefined): string[] {
   return [...new Set([...parts, ...decoded])].filter(Boolean);
 }
 
-/** `text` with the userinfo of any URL in it (`scheme://user:password@`) replaced by `***`. */
+/**
+ * `text` with the userinfo of any URL in it (`scheme://user:password@`) replaced by `***`: everything up to the
+ * last `@` of the authority, as URL parsers read it (a password may hold an `@`).
+ */
 export function redactUserinfo(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#\s@]*@/gi, `$1${MASK}@`);
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/gi, `$1${MASK}@`);
 }
 
 /** The base64 body of a PEM block on one line, as a task could print it. */
