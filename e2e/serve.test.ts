@@ -219,6 +219,13 @@ describe('stride serve: Nx\'s own remote cache, on disk and in the S3 bucket', (
     c.git(['checkout', '--', '.']);
   });
 
+  it('refuses a token too short to be a secret, before it listens', () => {
+    const result = a.stride(['serve', '--port', '0', '--dir', join(serveDir, 'short')], { STRIDE_SERVE_TOKEN: 'abc123@pr-1' });
+    expect(result.code, result.output).not.toBe(0);
+    expect(result.output).toMatch(/STRIDE_SERVE_TOKEN: a token of 6 characters is too short to be a secret: use at least 16/);
+    expect(result.output).not.toContain('abc123');
+  });
+
   it('never logs a token', () => {
     expect(served.stdout()).not.toContain(RW);
     expect(served.stdout()).not.toContain(RO);

@@ -68,7 +68,7 @@ const built = (ws) => (existsSync(join(ws.dir, 'build-log.txt')) ? readFileSync(
 
 async function serve(ws, serveDir) {
   rmSync(serveDir, { recursive: true, force: true });
-  const child = spawn(join(ws.dir, 'node_modules', '.bin', 'stride'), ['serve', '--port', '0', '--dir', serveDir], { cwd: ws.dir, env: { ...baseEnv, ...remoteEnv, STRIDE_SERVE_TOKEN: 'bench-token' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(join(ws.dir, 'node_modules', '.bin', 'stride'), ['serve', '--port', '0', '--dir', serveDir], { cwd: ws.dir, env: { ...baseEnv, ...remoteEnv, STRIDE_SERVE_TOKEN: 'bench-token-0123456789' }, stdio: ['ignore', 'ignore', 'pipe'] });
   const url = await new Promise((ok, fail) => {
     let err = '';
     child.stderr.on('data', (c) => {
@@ -106,7 +106,7 @@ wipe(strideA);
 nx(strideA, remoteEnv, 'seed stride');
 const seedServer = await serve(nxA, join(benchDir, 'pull-serve-seed'));
 wipe(nxA);
-nx(nxA, { NX_SELF_HOSTED_REMOTE_CACHE_SERVER: seedServer.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'bench-token' }, 'seed nx');
+nx(nxA, { NX_SELF_HOSTED_REMOTE_CACHE_SERVER: seedServer.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'bench-token-0123456789' }, 'seed nx');
 await seedServer.stop();
 
 const pull = { stride: [], nx: [] };
@@ -123,7 +123,7 @@ for (let round = 1; round <= rounds; round++) {
       // A server with an empty disk: every blob comes from the bucket, as on a fresh CI machine's sidecar.
       const server = await serve(nxB, join(benchDir, 'pull-serve'));
       wipe(nxB);
-      const run = nx(nxB, { NX_SELF_HOSTED_REMOTE_CACHE_SERVER: server.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'bench-token' }, `pull nx ${round}`);
+      const run = nx(nxB, { NX_SELF_HOSTED_REMOTE_CACHE_SERVER: server.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'bench-token-0123456789' }, `pull nx ${round}`);
       await server.stop();
       const remoteHits = (run.output.match(/\[remote cache\]/g) ?? []).length;
       if (remoteHits !== projects || built(nxB) !== 0) failures.push(`pull nx ${round}: ${remoteHits} remote hits, ${built(nxB)} built`);

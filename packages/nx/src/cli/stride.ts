@@ -275,6 +275,9 @@ function lifecycle(values: { bucket?: string; prefix?: string; 'scope-days'?: st
   return 0;
 }
 
+/** The shortest `stride serve` token accepted. */
+const MIN_SERVE_TOKEN_LENGTH = 16;
+
 async function serve(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -305,7 +308,12 @@ async function serve(argv: string[]): Promise<number> {
         const scope = at > 0 ? entry.slice(at + 1) : defaultScope;
         const problem = checkScope(scope);
         if (problem) throw new Error(`${source}: a token names an invalid scope: ${problem.message}; ${problem.fix} (token@scope, e.g. token@trusted or token@pr-123)`);
-        return { token: at > 0 ? entry.slice(0, at) : entry, access, scope };
+        const token = at > 0 ? entry.slice(0, at) : entry;
+        // A short token is guessable, and too short to be masked in logs (secrets.ts masks from 6 characters on).
+        if (token.length < MIN_SERVE_TOKEN_LENGTH) {
+          throw new Error(`${source}: a token of ${token.length} characters is too short to be a secret: use at least ${MIN_SERVE_TOKEN_LENGTH} (e.g. \`openssl rand -hex 16\`)`);
+        }
+        return { token, access, scope };
       });
   const tokens = [
     ...grants(values.token, process.env.STRIDE_SERVE_TOKEN, 'read-write', '--token / STRIDE_SERVE_TOKEN'),
