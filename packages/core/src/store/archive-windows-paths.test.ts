@@ -67,3 +67,11 @@ describe('archive paths across Windows and Linux', () => {
     await expect(assertArchiveSafe(craft([{ path: 'libs/a/dist/abs', type: 'SymbolicLink', linkpath: 'C:\\Windows' }]), ['libs/a/dist'], tmp())).rejects.toThrow(/symlink to an absolute path/);
   });
 });
+
+describe('glob outputs cover what they match', () => {
+  it('refuses a file under a glob output\'s base that the glob does not match (a source file put back by a restore)', async () => {
+    const outputs = ['libs/a/dist', 'libs/a/**/*.d.ts'];
+    await expect(assertArchiveSafe(craft([{ path: 'libs/a/src/index.js', body: 'poisoned' }]), outputs, tmp())).rejects.toThrow(/libs\/a\/src\/index\.js: not matched by any of the task's declared outputs/);
+    await assertArchiveSafe(craft([{ path: 'libs/a/src/', type: 'Directory' }, { path: 'libs/a/src/index.d.ts', body: 'export {};' }, { path: 'libs/a/dist/x.js', body: '1' }]), outputs, tmp());
+  });
+});

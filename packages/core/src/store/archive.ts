@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, type Stats, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, posix } from 'node:path';
+import picomatch from 'picomatch';
 import * as tar from 'tar';
 import { errorMessage, StrideError } from '../util/errors.js';
 import { printable } from '../util/untrusted-text.js';
+import { readRegularFileSync, regularFileSize } from '../util/regular-file.js';
 import { diskLinks, resolveLinkTarget } from './confine.js';
 import { confinedOutput, existingOutputPaths } from './output-paths.js';
 
@@ -84,6 +86,21 @@ export async function assertArchiveSafe(archive: string | Buffer, outputs: reado
   // What the restore clears before unpacking: whatever is on disk there now does not count.
   const cleared = await existingOutputPaths(root, outputs);
   const problems = archiveProblems(entries, bases, root, cleared);
+  // A glob output covers what it matches, not everything under its static base: `libs/a/**/*.d.ts` must not let
+  // an archive put back `libs/a/src/index.ts`. Folders under a base are allowed (making one writes no file).
+  if (problems.length === 0) {
+    const covers = outputs.map((output, i) => {
+      const base = bases[i];
+      if (base === undefined) return (): boolean => false;
+      if (!confinedOutput(output).isGlob) return (path: string): boolean => base === '' || path === base || path.startsWith(`${base}/`);
+      const matches = picomatch(output.replace(/\\/g, '/').replace(/^\.\//, ''), { dot: true });
+      return (path: string): boolean => matches(path);
+    });
+    for (const entry of entries) {
+      if (entry.type === 'Directory') continue;
+      if (!covers.some((cover) => cover(entry.path))) problems.push(`${printable(entry.raw)}: not matched by any of the task's declared outputs`);
+    }
+  }
   if (problems.length > 0) {
     throw new StrideError(`refused an unsafe artifact: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; ${problems.length - 3} more` : ''}`, {
       fix: 'the artifact was not restored; the task runs instead. If this repeats, delete the entry from the cache.',
@@ -183,7 +200,11 @@ export async function extractArchive(archive: string | Buffer, root: string): Pr
   }
 }
 
-/** A small archive's bytes, read once for checking and unpacking; undefined for one that must stream. */
+/**
+ * A small archive's bytes, read once for checking and unpacking; undefined for one that must stream. Only a
+ * regular file is read (a FIFO in a store folder would block the read for ever): anything else is ENOTREG.
+ */
 export function readIfSmall(file: string): Buffer | undefined {
-  return isSmall(file) ? readFileSync(file) : undefined;
+  const size = regularFileSize(file);
+  return size !== undefined && size <= SMALL_FILE_BYTES ? readRegularFileSync(file) : undefined;
 }

@@ -10,6 +10,7 @@ import { ENTRY_FORMAT, ENTRY_MAGIC, type EntryMeta, entryProblem, isTrustedScope
 import { clearOutputs, existingOutputPaths } from './output-paths.js';
 import type { OutputsOnDisk } from './outputs-on-disk.js';
 import { assertArchiveComplete } from './tar-end.js';
+import { privateCopy, readRegularFileSync } from '../util/regular-file.js';
 
 export { ENTRY_FORMAT, type EntryMeta, type StoreTrust } from './entry-record.js';
 const META = 'meta.json';
@@ -77,7 +78,7 @@ export class LocalStore {
     let text: string;
     try {
       // A few hundred bytes, read for every task of a run: synchronous is cheaper than a promise round trip.
-      text = readFileSync(join(this.entryDir(hash), META), 'utf8');
+      text = readRegularFileSync(join(this.entryDir(hash), META)).toString('utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -186,7 +187,7 @@ export class LocalStore {
     };
     let terminal: Buffer;
     try {
-      terminal = await readFile(join(dir, TERMINAL));
+      terminal = readRegularFileSync(join(dir, TERMINAL));
     } catch (error) {
       return refuse(`has no readable terminal.txt (${(error as NodeJS.ErrnoException).code ?? errorMessage(error)})`);
     }
@@ -198,27 +199,43 @@ export class LocalStore {
       await touch();
       return { meta, terminalOutput };
     }
-    // A small archive is read once: the bytes checked are the bytes unpacked.
-    const archive = meta.archiveSha256 ? (readIfSmall(join(dir, ARCHIVE)) ?? join(dir, ARCHIVE)) : join(dir, ARCHIVE);
-    if (meta.archiveSha256) {
-      let actual: string;
-      try {
-        actual = await sha256File(archive);
-      } catch (error) {
-        return refuse(`has no readable outputs.tar (${(error as NodeJS.ErrnoException).code ?? errorMessage(error)})`);
+    // The bytes checked must be the bytes unpacked: a small archive is read once into memory; a large one, for a
+    // trusted run, is copied through one descriptor into a private folder and used from there, since whoever can
+    // write a shared store folder could swap or rewrite it between the check and the unpack. An untrusted run
+    // restores whatever its folder holds anyway (SECURITY.md), so it is spared the copy.
+    let archive: Buffer | string = join(dir, ARCHIVE);
+    let copy: { remove: () => Promise<void> } | undefined;
+    try {
+      if (meta.archiveSha256) {
+        let actual: string;
+        try {
+          const small = readIfSmall(archive);
+          if (small) archive = small;
+          else if (isTrustedScope(this.trust.scope)) {
+            const copied = await privateCopy(archive);
+            copy = copied;
+            archive = copied.file;
+            actual = copied.sha256;
+          }
+          actual ??= await sha256File(archive);
+        } catch (error) {
+          return await refuse(`has no readable outputs.tar (${(error as NodeJS.ErrnoException).code ?? errorMessage(error)})`);
+        }
+        if (actual !== meta.archiveSha256) return await refuse('is corrupt (checksum mismatch)');
+        try {
+          await assertArchiveComplete(archive);
+          await assertArchiveSafe(archive, outputs, this.root);
+        } catch (error) {
+          await this.evict(meta.hash);
+          throw error;
+        }
       }
-      if (actual !== meta.archiveSha256) return refuse('is corrupt (checksum mismatch)');
-      try {
-        await assertArchiveComplete(archive);
-        await assertArchiveSafe(archive, outputs, this.root);
-      } catch (error) {
-        await this.evict(meta.hash);
-        throw error;
-      }
+      this.outputsOnDisk?.forget(meta.taskId);
+      await clearOutputs(this.root, outputs);
+      if (meta.archiveSha256) await extractArchive(archive, this.root);
+    } finally {
+      await copy?.remove();
     }
-    this.outputsOnDisk?.forget(meta.taskId);
-    await clearOutputs(this.root, outputs);
-    if (meta.archiveSha256) await extractArchive(archive, this.root);
     await this.outputsOnDisk?.remember(meta.taskId, meta.hash, outputs);
     await touch();
     return { meta, terminalOutput };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { lstat, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskWriteProblem, type EntryMeta, errorMessage, LocalStore, makeDir, type OutputsOnDisk, type RemoteTier, type SaveRequest, type StoreTrust, StrideError } from '@stride/core';
 
@@ -16,6 +16,11 @@ import { diskWriteProblem, type EntryMeta, errorMessage, LocalStore, makeDir, ty
 export async function openCacheDirectory(dir: string, setting: string): Promise<{ writable: true } | { writable: false; problem: string; cause: string }> {
   const tmp = join(dir, '.tmp');
   try {
+    await makeDir(dir);
+    // `.tmp` is Stride's own: anything there that is not a real folder (a file, a link, put there by whoever
+    // can write the folder) is removed, never followed, so it can neither stop the build nor redirect its writes.
+    const existing = await lstat(tmp).catch(() => undefined);
+    if (existing && (!existing.isDirectory() || existing.isSymbolicLink())) await rm(tmp, { force: true });
     await makeDir(tmp);
     // The name follows the temp-entry pattern, so a run killed right here leaves nothing that lasts.
     const probe = join(tmp, `probe-${process.pid}-${randomBytes(4).toString('hex')}`);
