@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Client, startS3WithProxy, TEST_CREDENTIALS } from './support/s3.js';
+import { type Served, startServe as startStrideServe } from './support/serve.js';
 import { createWorkspace, type TestWorkspace } from './support/workspace.js';
 
 const RW = 'rw-token-8f2b1c9d';
@@ -12,33 +12,9 @@ const RO = 'ro-token-51aa07e3';
 const PR = 'pr-token-0c7d33aa';
 const AWS_ENV = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
 
-/** A running `stride serve`, its URL and everything it printed. */
-interface Served {
-  url: string;
-  child: ChildProcess;
-  stdout: () => string;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-async function startServe(cwd: string, dir: string, env: NodeJS.ProcessEnv): Promise<Served> {
-  const child = spawn(join(cwd, 'node_modules', '.bin', 'stride'), ['serve', '--port', '0', '--dir', dir], {
-    cwd,
-    env: { ...process.env, STRIDE_SERVE_TOKEN: `${RW},${PR}@pr-1`, STRIDE_SERVE_READ_ONLY_TOKEN: RO, ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-      const match = /listening on (http:\/\/[^\s]+)/.exec(err);
-      if (match) resolve(match[1] as string);
-    });
-    child.on('exit', (code) => reject(new Error(`stride serve exited with ${code}: ${err}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { url, child, stdout: () => out, stop: async (signal = 'SIGTERM') => (child.kill(signal), exited) };
-}
+/** The server with this suite's tokens: read-write, a pull request's, read-only. */
+const startServe = (cwd: string, dir: string, env: NodeJS.ProcessEnv): Promise<Served> =>
+  startStrideServe(cwd, dir, { STRIDE_SERVE_TOKEN: `${RW},${PR}@pr-1`, STRIDE_SERVE_READ_ONLY_TOKEN: RO, ...env });
 
 /** One raw HTTP request, so the tests control every header. */
 function http(url: string, method: string, options: { token?: string; body?: Buffer; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {

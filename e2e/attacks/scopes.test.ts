@@ -5,7 +5,6 @@
 // in front of it. s3rver has no IAM, so the pull-request role's limits are proved
 // on the policy document `stride aws-policy` prints, and the reader side by runs
 // in which the attacker writes wherever an over-wide policy would have let it.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import type { S3Server } from '../../tools/s3/server.mjs';
 import { startS3Server } from '../../tools/s3/server.mjs';
 import { s3Client, TEST_CREDENTIALS } from '../support/s3.js';
 import { threatModel } from '../support/threat-model.js';
+import { type Served, startServe as startStrideServe } from '../support/serve.js';
 import { createWorkspace, type TestWorkspace } from '../support/workspace.js';
 
 const { attack } = threatModel(import.meta.filename);
@@ -27,33 +27,11 @@ const PR_TOKEN = 'pr-token-3d8a5c7e41';
 /** A distinctive duration the attacker plants in a timing history a developer must not read. */
 const PLANTED_MS = 987_654;
 
-interface Served {
-  url: string;
-  port: number;
-  stdout: () => string;
-  stop(): Promise<void>;
-}
-
-/** The real `stride serve` bin, on a free loopback port. */
-async function startServe(ws: TestWorkspace, dir: string, env: NodeJS.ProcessEnv): Promise<Served> {
-  const child: ChildProcess = spawn(join(ws.root, 'node_modules', '.bin', 'stride'), ['serve', '--port', '0', '--dir', dir], {
-    cwd: ws.root,
-    env: { ...process.env, STRIDE_SERVE_TOKEN: undefined, STRIDE_SERVE_READ_ONLY_TOKEN: undefined, STRIDE_REMOTE_SCOPE: undefined, ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-      const match = /listening on (http:\/\/[^\s]+)/.exec(err);
-      if (match) resolve(match[1] as string);
-    });
-    child.on('exit', (code) => reject(new Error(`stride serve exited with ${code}: ${err}`)));
-  });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return { url, port: Number(new URL(url).port), stdout: () => out, stop: async () => (child.kill('SIGKILL'), exited) };
-}
+/** The real `stride serve` bin, on a free loopback port, with only the tokens and scope each test gives it. */
+const startServe = async (ws: TestWorkspace, dir: string, env: NodeJS.ProcessEnv): Promise<Served> => {
+  const served = await startStrideServe(ws.root, dir, { STRIDE_SERVE_TOKEN: undefined, STRIDE_SERVE_READ_ONLY_TOKEN: undefined, STRIDE_REMOTE_SCOPE: undefined, ...env });
+  return { ...served, stop: (signal = 'SIGKILL') => served.stop(signal) };
+};
 
 /** One raw HTTP request to 127.0.0.1, every header (Host included) as given. */
 function http(port: number, path: string, method: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; body: string }> {
