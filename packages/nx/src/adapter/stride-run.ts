@@ -25,6 +25,7 @@ import { readSettings, type StrideSettings } from '../settings.js';
 import { executeTask, WorkerScratch } from './execute-task.js';
 import { isStreaming, printTaskOutput } from './live-output.js';
 import { resolveTaskOptions } from './task-options.js';
+import { TaskEnvironments } from './task-env.js';
 import { NxTaskHasher } from './task-hasher.js';
 import { runLimits } from './validate-options.js';
 import { targetOf } from './task-id.js';
@@ -79,7 +80,8 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
   const fileHasher = new FileHasher(root, join(settings.strideDir, 'file-hashes.json'));
   const loadWarning = await fileHasher.load();
   lap('loadFileHashesMs');
-  const hasher = new NxTaskHasher(root, context.projectGraph, taskGraph, context.nxJsonConfiguration, new FileIndex(files), fileHasher);
+  const environments = new TaskEnvironments(root, context.projectGraph);
+  const hasher = new NxTaskHasher(root, context.projectGraph, taskGraph, context.nxJsonConfiguration, new FileIndex(files), fileHasher, environments);
   const scratch = new WorkerScratch(context);
 
   const outputsOnDisk = new OutputsOnDisk(root, join(settings.strideDir, 'outputs.json'));
@@ -138,7 +140,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
       execute: (id, hash, signal) => {
         const task = taskGraph.tasks[id];
         if (!task) throw new Error(`task ${id} is not in Nx's task graph`);
-        return executeTask({ root, context, taskGraph, scratch }, task, optionsOf(id), hash, signal);
+        return executeTask({ root, context, taskGraph, scratch, environments }, task, optionsOf(id), hash, signal);
       },
     },
   });
@@ -148,6 +150,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     );
   }
   if (loadWarning) runner.warnings.push(loadWarning);
+  if (environments.warning) runner.warnings.push(environments.warning);
   if (timingsWarning) runner.warnings.push(timingsWarning);
   if (outputsWarning) runner.warnings.push(outputsWarning);
   const nxCached = taskIds.filter((id) => taskGraph.tasks[id]?.cache === true);
