@@ -37,7 +37,21 @@ import { adoptNxInvocation } from '../parallel.js';
 /** The result Nx expects per task from a batch executor. */
 export interface NxTaskResult {
   task: string;
-  result: { success: boolean; terminalOutput: string; startTime: number; endTime: number };
+  result: { success: boolean; status: NxTaskStatus; terminalOutput: string; startTime: number; endTime: number };
+}
+
+/** The statuses Nx 24 takes from a batch result (`resolveBatchTaskStatus`): a restore is shown and counted as a cache hit. */
+type NxTaskStatus = 'success' | 'failure' | 'local-cache' | 'remote-cache';
+
+/**
+ * How Nx should show and count a task: a restore from Stride's store as
+ * Nx's `[local cache]`, from the bucket as `[remote cache]`, so Nx's own
+ * summary ("Cache: 3/3 hit", "Nx read the output from the cache...") tells the
+ * truth. Nx does not store results with a cache status again.
+ */
+function nxStatus(outcome: TaskOutcome): NxTaskStatus {
+  if (outcome.status !== 'success') return 'failure';
+  return outcome.cache === 'local' ? 'local-cache' : outcome.cache === 'remote' ? 'remote-cache' : 'success';
 }
 
 /**
@@ -180,6 +194,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
         task: outcome.id,
         result: {
           success: outcome.status === 'success',
+          status: nxStatus(outcome),
           terminalOutput: streaming ? '' : terminalOutput,
           startTime: outcome.startTime,
           endTime: outcome.endTime,
