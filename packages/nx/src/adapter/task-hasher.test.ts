@@ -168,6 +168,16 @@ describe('NxTaskHasher: other input kinds', () => {
     setInputs('b', [{ input: 'default', projects: ['nope'], always: true }]);
     await expect(hashOf()).rejects.toThrow(/selects "nope", which matches no project/);
   });
+  it('with projects and dependencies: true, reads the dependencies of the selected projects instead of the projects', async () => {
+    setInputs('c', [{ input: 'default', projects: ['b'], dependencies: true }]);
+    expect(await moves(() => write('libs/a/src/index.ts', 'export const a = 9;\n'), 'c:build')).toBe(true);
+    expect(await moves(() => write('libs/b/src/index.ts', 'export const b = 9;\n'), 'c:build')).toBe(false);
+  });
+  it('removes what a ! pattern matches from what the patterns before it selected', async () => {
+    setInputs('b', [{ input: 'default', projects: ['libs/*', '!tag:scope:x'] }]);
+    expect(await moves(() => write('libs/a/src/index.ts', 'export const a = 8;\n'))).toBe(true);
+    expect(await moves(() => write('libs/c/src/index.ts', 'export const c = 8;\n'))).toBe(false);
+  });
   it('hashes the selected fields of a JSON file only', async () => {
     setInputs('b', [{ json: '{workspaceRoot}/package.json', fields: ['engines'] }]);
     expect(await moves(() => write('package.json', '{ "name": "w", "version": "2.0.0", "engines": { "node": "20" } }'))).toBe(false);
