@@ -114,8 +114,9 @@ describe('NxTaskHasher: what Nx 24 adds to every task', () => {
     expect(await moves(() => write('tsconfig.base.json', '{ "compilerOptions": { "target": "es2022", "paths": { "@w/a": ["libs/a/src/other.ts"] } } }'))).toBe(true);
     expect(await moves(() => write('tsconfig.base.json', '{ "compilerOptions": { "target": "es2022", "paths": { "@w/a": ["libs/a/src/other.ts"], "@w/c": ["libs/c/src/index.ts"] } } }'))).toBe(false);
   });
-  it('hashes nx.json and the ignore files', async () => {
+  it("hashes nx.json (but Stride's own plugin entry) and the ignore files", async () => {
     expect(await moves(() => write('nx.json', '{ "x": 1 }\n'))).toBe(true);
+    expect(await moves(() => write('nx.json', '{ "x": 1, "plugins": [{ "plugin": "@stride/nx", "options": { "cacheDirectory": "elsewhere" } }] }\n'))).toBe(false);
     expect(await moves(() => write('.gitignore', 'dist\ngen\ntmp\n'))).toBe(true);
   });
   it('refuses a root tsconfig that is not JSON, naming the file', async () => {

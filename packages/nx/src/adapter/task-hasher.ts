@@ -18,12 +18,13 @@ import {
 } from '@stride/core';
 import { DEFAULT_INPUTS, type ExpandedInputs, type FileBucket, type Input, InputExpander, type JsonInputSpec, normalizeRoot } from './hash/expand-inputs.js';
 import { ExternalNodes } from './hash/externals.js';
+import { nxJsonHashText } from './hash/nx-json.js';
 import { projectConfigurationText } from './hash/project-config.js';
 import { RootTsconfig } from './hash/tsconfig.js';
 import { resolveTaskOptions, withoutRunLimits } from './task-options.js';
 
-/** Files Nx 24 hashes into every task: a change to them re-runs everything. */
-const ALWAYS_HASHED: FileBucket = { include: ['nx.json', '.gitignore', '.nxignore'], exclude: [] };
+/** Files Nx 24 hashes into every task, a change to them re-running everything (nx.json too: see nx-json.ts). */
+const ALWAYS_HASHED: FileBucket = { include: ['.gitignore', '.nxignore'], exclude: [] };
 
 /**
  * Computes Stride's hash of any task in the run's task graph, following Nx's
@@ -149,6 +150,7 @@ export class NxTaskHasher {
     for (const mode of inputs.workingDirectory) values[`cwd:${mode}`] = this.workingDirectory(mode);
     for (const [key, spec] of inputs.json) values[`json:${key}`] = await this.jsonDigest(spec);
     for (const owner of inputs.configProjects) values[`config:${owner}`] = await this.configurationDigest(owner);
+    values['nx.json'] = await this.nxJson();
     values['tsconfig'] = await this.tsconfig.common();
     if (this.tsconfig.selective) {
       for (const owner of inputs.configProjects) values[`tsconfig-paths:${owner}`] = await this.tsconfig.pathsOf(owner, (file) => this.ownerOf(file));
@@ -218,6 +220,12 @@ export class NxTaskHasher {
       this.fileSets.set(label, pending);
     }
     return pending;
+  }
+
+  /** nx.json without Stride's own settings, once per run (and not re-read on a warm run). */
+  private nxJson(): Promise<string> {
+    if (!this.files.select({ include: ['nx.json'], exclude: [] }).length) return Promise.resolve('');
+    return this.fileHasher.derive('nx.json', 'nx.json', (bytes) => nxJsonHashText(bytes)).then((text) => hashText(text));
   }
 
   /** A `{ json, fields, excludeFields }` input: the selected fields of each matching file, keys sorted. */
