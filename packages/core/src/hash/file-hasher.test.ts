@@ -76,3 +76,61 @@ describe('FileHasher', () => {
     expect(await hasher.hash('c.txt')).toMatch(/^[0-9a-f]{16}$/);
   });
 });
+
+describe('FileHasher.derive', () => {
+  it('computes from the bytes once, and a warm run reuses the value until the content changes', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'stride-hasher-'));
+    const cache = join(root, 'cache.json');
+    const old = new Date(Date.now() - 60_000);
+    writeFileSync(join(root, 'p.json'), '{"a":1}');
+    utimesSync(join(root, 'p.json'), old, old);
+    let reads = 0;
+    const compute = (bytes: Buffer): string => {
+      reads += 1;
+      return `len${bytes.length}`;
+    };
+    // ctime is "now" right after the write: wait out the racy window by faking only Date.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 10_000);
+      const cold = new FileHasher(root, cache);
+      await cold.load();
+      expect(await cold.derive('p.json', 'k', compute)).toBe('len7');
+      expect(await cold.derive('p.json', 'k', compute)).toBe('len7');
+      expect(reads).toBe(1);
+      await cold.save(new Set(['p.json']));
+      const warm = new FileHasher(root, cache);
+      await warm.load();
+      expect(await warm.derive('p.json', 'k', compute)).toBe('len7');
+      expect(reads).toBe(1);
+      expect(await warm.derive('p.json', 'other', compute)).toBe('len7');
+      expect(reads).toBe(2);
+      writeFileSync(join(root, 'p.json'), '{"a":22}');
+      vi.setSystemTime(Date.now() + 10_000);
+      const edited = new FileHasher(root, cache);
+      await edited.load();
+      expect(await edited.derive('p.json', 'k', compute)).toBe('len8');
+      expect(reads).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps the hashes of files this run read outside the workspace listing', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'stride-hasher-'));
+    const cache = join(root, 'cache.json');
+    writeFileSync(join(root, 'ignored.txt'), 'x');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(root, 'ignored.txt'), old, old);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 10_000);
+      const hasher = new FileHasher(root, cache);
+      await hasher.hash('ignored.txt');
+      await hasher.save(new Set());
+      expect(Object.keys((JSON.parse(readFileSync(cache, 'utf8')) as { files: object }).files)).toEqual(['ignored.txt']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

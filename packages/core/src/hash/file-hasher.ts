@@ -25,9 +25,14 @@ const CACHE_FORMAT = 2;
  */
 type CachedHash = [size: number, mtimeMs: number, ctimeMs: number, inode: number, dev: number, hash: string];
 
+/** A value computed from a file's content (a JSON file's selected fields), valid while its content hash holds. */
+type DerivedValue = [contentHash: string, value: string];
+
 interface PersistedCache {
   format: number;
   files: Record<string, CachedHash>;
+  /** By path, then by what was derived: so a warm run does not re-read a JSON input to filter it again. */
+  derived?: Record<string, Record<string, DerivedValue>>;
 }
 
 /**
@@ -40,6 +45,9 @@ export class FileHasher {
   private readonly limit = createLimit(32);
   private persisted: Record<string, CachedHash> = {};
   private readonly fresh: Record<string, CachedHash> = {};
+  private persistedDerived: Record<string, Record<string, DerivedValue>> = {};
+  private readonly freshDerived: Record<string, Record<string, DerivedValue>> = {};
+  private readonly derivedInRun = new Map<string, Promise<string>>();
   private dirty = false;
 
   constructor(
@@ -52,7 +60,10 @@ export class FileHasher {
     if (!this.cacheFile) return undefined;
     try {
       const parsed = JSON.parse(await readFile(this.cacheFile, 'utf8')) as PersistedCache;
-      if (parsed.format === CACHE_FORMAT && parsed.files && typeof parsed.files === 'object') this.persisted = parsed.files;
+      if (parsed.format === CACHE_FORMAT && parsed.files && typeof parsed.files === 'object') {
+        this.persisted = parsed.files;
+        if (parsed.derived && typeof parsed.derived === 'object') this.persistedDerived = parsed.derived;
+      }
       return undefined;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -70,16 +81,44 @@ export class FileHasher {
   }
 
   /**
+   * A value computed from the file's bytes, `key` naming what is computed (a
+   * JSON file's selected fields). It is recomputed only when the file's content
+   * hash moved: an unchanged file is neither read nor parsed again on a warm run.
+   */
+  derive(path: string, key: string, compute: (bytes: Buffer) => string): Promise<string> {
+    const id = `${path}\0${key}`;
+    let pending = this.derivedInRun.get(id);
+    if (!pending) {
+      pending = this.hash(path).then((contentHash) => {
+        const cached = this.persistedDerived[path]?.[key];
+        const value = cached && cached[0] === contentHash ? cached[1] : compute(readFileSync(join(this.root, path)));
+        if (!cached || cached[0] !== contentHash || cached[1] !== value) this.dirty = true;
+        (this.freshDerived[path] ??= {})[key] = [contentHash, value];
+        return value;
+      });
+      this.derivedInRun.set(id, pending);
+    }
+    return pending;
+  }
+
+  /**
    * Writes back what this run learned, keeping earlier entries of files this run
-   * did not need, minus files no longer in the workspace.
+   * did not need, minus files no longer in the workspace. Files this run hashed
+   * are kept even when the workspace listing leaves them out (ignored files an
+   * `includeIgnored` input reads): they were there a moment ago.
    */
   async save(workspaceFiles: ReadonlySet<string>): Promise<void> {
     if (!this.cacheFile || !this.dirty) return;
     const files: Record<string, CachedHash> = {};
-    for (const [path, entry] of Object.entries({ ...this.persisted, ...this.fresh })) {
+    for (const [path, entry] of Object.entries(this.persisted)) {
       if (workspaceFiles.has(path)) files[path] = entry;
     }
-    await writeJsonAtomic(this.cacheFile, { format: CACHE_FORMAT, files } satisfies PersistedCache);
+    Object.assign(files, this.fresh);
+    const derived: Record<string, Record<string, DerivedValue>> = {};
+    for (const path of new Set([...Object.keys(this.persistedDerived), ...Object.keys(this.freshDerived)])) {
+      if (files[path]) derived[path] = { ...this.persistedDerived[path], ...this.freshDerived[path] };
+    }
+    await writeJsonAtomic(this.cacheFile, { format: CACHE_FORMAT, files, derived } satisfies PersistedCache);
   }
 
   private async compute(path: string): Promise<string> {

@@ -43,6 +43,11 @@ export async function digestFileSet(files: ReadonlyArray<readonly [string, strin
   return toHex64(state.digest());
 }
 
+/** The hash of a text (a canonical description of something hashed as one value), hex. */
+export async function hashText(text: string): Promise<string> {
+  return toHex64((await xxhashApi()).h64(text));
+}
+
 /** JSON with object keys sorted, so equal options always hash equally. */
 export function stableStringify(value: unknown): string {
   if (value === undefined) return 'null';

@@ -8,6 +8,11 @@ interface NxTaskEnvModule {
   getTaskSpecificEnv(task: Task, graph: ProjectGraph): NodeJS.ProcessEnv;
 }
 
+/** Where a task's environment comes from: what the hasher needs of TaskEnvironments. */
+export interface TaskEnvSource {
+  forTask(task: Task): NodeJS.ProcessEnv;
+}
+
 /**
  * The environment Nx gives each task, for hashing its `{ env }` inputs and for
  * running it. Nx builds a task's environment from its own: the root `.env`
@@ -21,7 +26,7 @@ interface NxTaskEnvModule {
  * the workspace's Nx install: the rules have changed between Nx releases
  * (atomized targets, `.local` variants), and reimplementing them would drift.
  */
-export class TaskEnvironments {
+export class TaskEnvironments implements TaskEnvSource {
   private readonly cache = new Map<string, NodeJS.ProcessEnv>();
   private readonly nx: NxTaskEnvModule | undefined;
   /** Why Nx's function could not be loaded (the base environment is used instead), for one warning. */

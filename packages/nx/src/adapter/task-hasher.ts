@@ -1,7 +1,7 @@
 import { execSync } from 'node:child_process';
 import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
-import type { NxJsonConfiguration, ProjectGraph, TargetConfiguration, Task, TaskGraph } from '@nx/devkit';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import type { NxJsonConfiguration, ProjectGraph, Task, TaskGraph } from '@nx/devkit';
 import picomatch from 'picomatch';
 import {
   computeTaskHash,
@@ -10,60 +10,63 @@ import {
   type FileHasher,
   type FileIndex,
   filesUnder,
+  hashText,
+  listDiskFiles,
+  selectJsonFields,
+  stableStringify,
   StrideError,
 } from '@stride/core';
-import type { TaskEnvironments } from './task-env.js';
+import type { TaskEnvSource } from './task-env.js';
+import { DEFAULT_INPUTS, type ExpandedInputs, type FileBucket, type Input, InputExpander, type JsonInputSpec, normalizeRoot } from './hash/expand-inputs.js';
+import { ExternalNodes } from './hash/externals.js';
+import { nxJsonHashText } from './hash/nx-json.js';
+import { projectConfigurationText } from './hash/project-config.js';
+import { RootTsconfig } from './hash/tsconfig.js';
 import { resolveTaskOptions, withoutRunLimits } from './task-options.js';
 
-type Input = NonNullable<TargetConfiguration['inputs']>[number];
-type InputDefinition = Exclude<Input, string>;
-
-/** Where file sets of one project (or of the workspace root) select from. */
-interface FileBucket {
-  include: string[];
-  exclude: string[];
-}
-
-interface ExpandedInputs {
-  /** Keyed by project name, or '' for `{workspaceRoot}` file sets. */
-  files: Map<string, FileBucket>;
-  env: Set<string>;
-  runtime: Set<string>;
-  externalDependencies: Set<string> | undefined;
-  dependentOutputs: Array<{ glob: string; transitive: boolean }>;
-}
-
-const DEFAULT_INPUTS: Input[] = ['default', '^default'];
-const DEFAULT_NAMED_INPUT: Input[] = ['{projectRoot}/**/*'];
+/** Files Nx 24 hashes into every task, a change to them re-running everything (nx.json too: see nx-json.ts). */
+const ALWAYS_HASHED: FileBucket = { include: ['.gitignore', '.nxignore'], exclude: [] };
 
 /**
  * Computes Stride's hash of any task in the run's task graph, following Nx's
- * input semantics: named inputs, `^` dependency inputs, file sets, env and
- * runtime inputs, external dependencies and dependency outputs. As in Nx, a
- * task's hash covers its dependencies through `^` inputs (their files) and
- * `dependentTasksOutputFiles` (their outputs), not through their hashes, so a
- * dependency that re-runs to the same result does not invalidate its
- * dependants. Tasks are hashed when their dependencies are done, so their
- * outputs are on disk.
+ * input semantics and hash plan: named inputs, `^` dependency inputs, file
+ * sets (from the workspace's files, or from disk with `includeIgnored`), env,
+ * runtime, working directory and JSON inputs, external dependencies with their
+ * transitive trees, dependency outputs, and what Nx adds to every task (the
+ * configuration of each project the inputs reach, the root tsconfig, nx.json
+ * and the ignore files). As in Nx, a task's hash covers its dependencies
+ * through `^` inputs (their files) and `dependentTasksOutputFiles` (their
+ * outputs), not through their hashes, so a dependency that re-runs to the same
+ * result does not invalidate its dependants. Tasks are hashed when their
+ * dependencies are done, so their outputs are on disk.
  */
 export class NxTaskHasher {
   private readonly memo = new Map<string, Promise<string>>();
   private readonly fileSets = new Map<string, Promise<string>>();
-  private readonly namedInputs = new Map<string, ExpandedInputs>();
+  private readonly configurations = new Map<string, Promise<string>>();
   private readonly inputBytes = new Map<string, number | undefined>();
   private readonly projectRoots: Array<[string, string]>;
+  private readonly expander: InputExpander;
+  private readonly externals: ExternalNodes;
+  private readonly tsconfig: RootTsconfig;
 
   constructor(
     private readonly root: string,
     private readonly projectGraph: ProjectGraph,
     private readonly taskGraph: TaskGraph,
-    private readonly nxJson: NxJsonConfiguration,
+    nxJson: NxJsonConfiguration,
     private readonly files: FileIndex,
     private readonly fileHasher: FileHasher,
     /** Each task's own environment, as Nx hashes `{ env }` and runtime inputs with it. */
-    private readonly environments: TaskEnvironments,
+    private readonly environments: TaskEnvSource,
+    /** Where `nx` was started: the batch process inherits it (`workingDirectory` inputs hash it). */
+    private readonly cwd: string = process.cwd(),
   ) {
     this.projectRoots = Object.values(projectGraph.nodes).map((node) => [node.name, normalizeRoot(node.data.root)]);
+    this.expander = new InputExpander(projectGraph, nxJson);
+    this.externals = new ExternalNodes(projectGraph);
+    const runner = nxJson.tasksRunnerOptions?.['default']?.options as { selectivelyHashTsConfig?: boolean } | undefined;
+    this.tsconfig = new RootTsconfig(root, fileHasher, runner?.selectivelyHashTsConfig === true);
   }
 
   hash(taskId: string): Promise<string> {
@@ -76,15 +79,15 @@ export class NxTaskHasher {
   }
 
   /**
-   * Whether the task's hash reads its dependencies' outputs
-   * (`dependentTasksOutputFiles`): only then must hashing wait for them. Any
-   * other task can be hashed, and its artifact fetched, before its turn.
+   * Whether the task's hash may read its dependencies' outputs
+   * (`dependentTasksOutputFiles`, or files read from disk with
+   * `includeIgnored`, where outputs may land): only then must hashing wait for
+   * them. Any other task can be hashed, and its artifact fetched, before its turn.
    */
   hashWaitsForDependencies(taskId: string): boolean {
     try {
-      const task = this.task(taskId);
-      const target = this.projectGraph.nodes[task.target.project]?.data.targets?.[task.target.target];
-      return this.expand(task.target.project, (target?.inputs as Input[] | undefined) ?? DEFAULT_INPUTS, taskId).dependentOutputs.length > 0;
+      const inputs = this.inputsOf(taskId);
+      return inputs.dependentOutputs.length > 0 || inputs.disk.size > 0;
     } catch {
       // A configuration error is reported when the task is hashed in its turn.
       return true;
@@ -100,11 +103,10 @@ export class NxTaskHasher {
     if (this.inputBytes.has(taskId)) return this.inputBytes.get(taskId);
     let bytes: number | undefined;
     try {
-      const task = this.task(taskId);
-      const target = this.projectGraph.nodes[task.target.project]?.data.targets?.[task.target.target];
-      const bucket = this.expand(task.target.project, (target?.inputs as Input[] | undefined) ?? DEFAULT_INPUTS, taskId).files.get(task.target.project);
+      const project = this.task(taskId).target.project;
+      const bucket = this.inputsOf(taskId).files.get(project);
       bytes = 0;
-      for (const path of bucket ? this.files.select(this.scoped(task.target.project, bucket)) : []) {
+      for (const path of bucket ? this.select(project, bucket) : []) {
         bytes += lstatSync(join(this.root, path), { throwIfNoEntry: false })?.size ?? 0;
       }
     } catch {
@@ -114,22 +116,10 @@ export class NxTaskHasher {
     return bytes;
   }
 
-  /**
-   * The digest of one project's file set, computed once per run: with `^`
-   * inputs, a library's files are part of every dependant's hash, and a
-   * dependant must not re-read and re-hash them.
-   */
-  private fileSetDigest(label: string, project: string, bucket: FileBucket): Promise<string> {
-    let pending = this.fileSets.get(label);
-    if (!pending) {
-      pending = (async () => {
-        const paths = this.files.select(this.scoped(project, bucket));
-        const hashes = await Promise.all(paths.map((path) => this.fileHasher.hash(path)));
-        return digestFileSet(paths.map((path, i) => [path, hashes[i] as string] as const));
-      })();
-      this.fileSets.set(label, pending);
-    }
-    return pending;
+  private inputsOf(taskId: string): ExpandedInputs {
+    const task = this.task(taskId);
+    const target = this.projectGraph.nodes[task.target.project]?.data.targets?.[task.target.target];
+    return this.expander.expand(task.target.project, (target?.inputs as Input[] | undefined) ?? DEFAULT_INPUTS, taskId);
   }
 
   private task(taskId: string): Task {
@@ -140,32 +130,45 @@ export class NxTaskHasher {
 
   private async compute(taskId: string): Promise<string> {
     const task = this.task(taskId);
-    const node = this.projectGraph.nodes[task.target.project];
-    if (!node) throw new StrideError(`project ${task.target.project} is not in the project graph`, { task: taskId });
+    const project = task.target.project;
+    const node = this.projectGraph.nodes[project];
+    if (!node) throw new StrideError(`project ${project} is not in the project graph`, { task: taskId });
     const target = node.data.targets?.[task.target.target];
-    const inputs = this.expand(task.target.project, (target?.inputs as Input[] | undefined) ?? DEFAULT_INPUTS, taskId);
+    const inputs = this.inputsOf(taskId);
 
-    const fileSets: Array<[string, string]> = [];
-    for (const [project, bucket] of inputs.files) {
-      const label = `${project}:${JSON.stringify(bucket)}`;
-      fileSets.push([label, await this.fileSetDigest(label, project, bucket)]);
+    const fileSets: Array<[string, string]> = [['always', await this.fileSetDigest('always', '', ALWAYS_HASHED)]];
+    for (const [owner, bucket] of inputs.files) {
+      const label = `${owner}:${JSON.stringify(bucket)}`;
+      fileSets.push([label, await this.fileSetDigest(label, owner, bucket)]);
     }
+    for (const [owner, bucket] of inputs.disk) {
+      const label = `disk:${owner}:${JSON.stringify(bucket)}`;
+      fileSets.push([label, await this.diskDigest(label, bucket)]);
+    }
+
     const values: Record<string, string> = { task: taskId };
     const env = this.environments.forTask(task);
     for (const name of inputs.env) values[`env:${name}`] = env[name] ?? '';
     for (const command of inputs.runtime) values[`runtime:${command}`] = this.runtime(command, taskId, env);
-    const options = resolveTaskOptions(task, target);
-    if (inputs.externalDependencies) {
-      for (const pkg of inputs.externalDependencies) values[`npm:${pkg}`] = this.externalVersion(pkg, taskId, true);
-    } else if (typeof options.executor === 'string') {
-      // Like Nx for any executor: the executor's own package, and the project's npm dependencies.
-      for (const pkg of [options.executor.split(':')[0] as string, ...this.npmDependenciesOf(task.target.project)]) {
-        values[`npm:${pkg}`] = this.externalVersion(pkg, taskId, false);
-      }
-    } else {
-      // Like Nx for nx:run-commands: a shell command may use any package, so every locked version counts.
-      values['npm:*'] = this.allExternals();
+    for (const mode of inputs.workingDirectory) values[`cwd:${mode}`] = this.workingDirectory(mode);
+    for (const [key, spec] of inputs.json) values[`json:${key}`] = await this.jsonDigest(spec);
+    for (const owner of inputs.configProjects) values[`config:${owner}`] = await this.configurationDigest(owner);
+    values['nx.json'] = await this.nxJson();
+    values['tsconfig'] = await this.tsconfig.common();
+    if (this.tsconfig.selective) {
+      for (const owner of inputs.configProjects) values[`tsconfig-paths:${owner}`] = await this.tsconfig.pathsOf(owner, (file) => this.ownerOf(file));
     }
+
+    const options = resolveTaskOptions(task, target);
+    // The executor Nx would see: the wrapped one, or nx:run-commands for a shell command.
+    const executor = typeof options.executor === 'string' ? options.executor : 'nx:run-commands';
+    const own = this.externals.forExecutor(executor, inputs.externalDependencies, taskId);
+    if (own.kind === 'all') values['npm:*'] = this.externals.all();
+    if (own.kind === 'nodes') for (const name of own.names) values[`npm:${name}`] = this.externals.valueOf(name);
+    if (inputs.readsDependencies) {
+      for (const name of this.externals.ofProjects(project, [...inputs.dependencyProjects].sort())) values[`npm:${name}`] = this.externals.valueOf(name);
+    }
+
     for (const { glob, transitive } of inputs.dependentOutputs) {
       for (const [path, hash] of await this.dependencyOutputFiles(taskId, glob, transitive)) values[`output:${path}`] = hash;
     }
@@ -178,177 +181,129 @@ export class NxTaskHasher {
     });
   }
 
-  /** Turns Nx input definitions into concrete file sets and values, for one project. */
-  private expand(project: string, inputs: readonly Input[], taskId: string, seen = new Set<string>()): ExpandedInputs {
-    const out: ExpandedInputs = { files: new Map(), env: new Set(), runtime: new Set(), externalDependencies: undefined, dependentOutputs: [] };
-    const addFileset = (owner: string, pattern: string): void => {
-      const negated = pattern.startsWith('!');
-      const body = negated ? pattern.slice(1) : pattern;
-      const isWorkspace = body.startsWith('{workspaceRoot}');
-      const key = isWorkspace ? '' : owner;
-      const path = this.resolveFileset(owner, body);
-      const bucket = out.files.get(key) ?? { include: [], exclude: [] };
-      (negated ? bucket.exclude : bucket.include).push(path);
-      out.files.set(key, bucket);
-    };
-    const merge = (other: ExpandedInputs): void => {
-      for (const [key, bucket] of other.files) {
-        const mine = out.files.get(key) ?? { include: [], exclude: [] };
-        mine.include.push(...bucket.include);
-        mine.exclude.push(...bucket.exclude);
-        out.files.set(key, mine);
-      }
-      other.env.forEach((name) => out.env.add(name));
-      other.runtime.forEach((command) => out.runtime.add(command));
-      if (other.externalDependencies) {
-        out.externalDependencies ??= new Set();
-        other.externalDependencies.forEach((pkg) => out.externalDependencies?.add(pkg));
-      }
-      out.dependentOutputs.push(...other.dependentOutputs);
-    };
-    const named = (owner: string, name: string): ExpandedInputs => {
-      const key = `${owner}:${name}`;
-      if (seen.has(key)) return this.expand(owner, [], taskId, seen);
-      // A named input expands the same for every task that reaches it from the top (no cycle in
-      // progress): with `^production`, each library's expansion serves all its dependants.
-      const memo = seen.size === 0 ? this.namedInputs.get(key) : undefined;
-      if (memo) return memo;
-      const definition = this.namedInput(owner, name, taskId);
-      const expanded = this.expand(owner, definition, taskId, new Set([...seen, key]));
-      if (seen.size === 0) this.namedInputs.set(key, expanded);
-      return expanded;
-    };
+  /**
+   * The digest of one file set, computed once per run: with `^` inputs, a
+   * library's files are part of every dependant's hash, and a dependant must
+   * not re-read and re-hash them.
+   */
+  private fileSetDigest(label: string, project: string, bucket: FileBucket): Promise<string> {
+    let pending = this.fileSets.get(label);
+    if (!pending) {
+      pending = (async () => {
+        const paths = this.select(project, bucket);
+        const hashes = await Promise.all(paths.map((path) => this.fileHasher.hash(path)));
+        return digestFileSet(paths.map((path, i) => [path, hashes[i] as string] as const));
+      })();
+      this.fileSets.set(label, pending);
+    }
+    return pending;
+  }
 
-    for (const input of inputs) {
-      if (typeof input === 'string') {
-        if (input.startsWith('^')) {
-          for (const dep of this.projectDependencies(project)) merge(named(dep, input.slice(1)));
-        } else if (input.startsWith('{') || input.startsWith('!')) {
-          addFileset(project, input);
-        } else {
-          merge(named(project, input));
+  /**
+   * An `includeIgnored` file set, listed from disk once per run. A plain path
+   * that does not exist counts too, as Nx hashes it: creating it re-runs the task.
+   */
+  private diskDigest(label: string, bucket: FileBucket): Promise<string> {
+    let pending = this.fileSets.get(label);
+    if (!pending) {
+      pending = (async () => {
+        const found = new Set<string>();
+        const missing: string[] = [];
+        for (const pattern of bucket.include) {
+          const listed = await listDiskFiles(this.root, { include: [pattern], exclude: bucket.exclude, skip: this.nestedRoots(this.ownerRootOf(pattern)) });
+          listed.files.forEach((file) => found.add(file));
+          missing.push(...listed.missing);
         }
-        continue;
-      }
-      if ('fileset' in input) {
-        const owners = 'dependencies' in input && input.dependencies ? this.projectDependencies(project) : [project];
-        for (const owner of owners) addFileset(owner, input.fileset);
-      } else if ('input' in input) {
-        const owners =
-          'projects' in input && input.projects
-            ? this.matchProjects(input.projects, taskId)
-            : 'dependencies' in input && input.dependencies
-              ? this.projectDependencies(project)
-              : [project];
-        for (const owner of owners) merge(named(owner, input.input));
-      } else if ('env' in input) {
-        out.env.add(input.env);
-      } else if ('runtime' in input) {
-        out.runtime.add(input.runtime);
-      } else if ('externalDependencies' in input) {
-        out.externalDependencies ??= new Set();
-        input.externalDependencies.forEach((pkg) => out.externalDependencies?.add(pkg));
-      } else if ('dependentTasksOutputFiles' in input) {
-        out.dependentOutputs.push({ glob: input.dependentTasksOutputFiles, transitive: input.transitive ?? false });
-      } else {
-        throw new StrideError(`unsupported input ${JSON.stringify(input)}`, {
-          task: taskId,
-          setting: 'inputs',
-          fix: 'use a file set, a named input, { env }, { runtime }, { externalDependencies } or { dependentTasksOutputFiles }',
-        });
-      }
+        const paths = [...found].sort();
+        const hashes = await Promise.all(paths.map((path) => this.fileHasher.hash(path)));
+        const entries: Array<readonly [string, string]> = paths.map((path, i) => [path, hashes[i] as string] as const);
+        for (const path of missing.sort()) entries.push([path, 'missing']);
+        return digestFileSet(entries);
+      })();
+      this.fileSets.set(label, pending);
     }
-    return out;
+    return pending;
   }
 
-  private namedInput(project: string, name: string, taskId: string): Input[] {
-    const node = this.projectGraph.nodes[project];
-    const definitions = { ...(this.nxJson.namedInputs ?? {}), ...(node?.data.namedInputs ?? {}) } as Record<string, Input[]>;
-    const definition = definitions[name] ?? (name === 'default' ? DEFAULT_NAMED_INPUT : undefined);
-    if (!definition) {
-      throw new StrideError(`the named input "${name}" is not defined`, {
-        task: taskId,
-        setting: `inputs (used by ${project})`,
-        fix: `define "${name}" under namedInputs in nx.json or in ${project}'s project.json, or remove it from the inputs`,
+  /** nx.json without Stride's own settings, once per run (and not re-read on a warm run). */
+  private nxJson(): Promise<string> {
+    if (!this.files.select({ include: ['nx.json'], exclude: [] }).length) return Promise.resolve('');
+    return this.fileHasher.derive('nx.json', 'nx.json', (bytes) => nxJsonHashText(bytes)).then((text) => hashText(text));
+  }
+
+  /** A `{ json, fields, excludeFields }` input: the selected fields of each matching file, keys sorted. */
+  private async jsonDigest(spec: JsonInputSpec): Promise<string> {
+    const paths = spec.project === undefined ? this.files.select({ include: [spec.path], exclude: [] }) : this.select(spec.project, { include: [spec.path], exclude: [] });
+    const key = `json:${stableStringify([spec.fields ?? null, spec.excludeFields ?? null])}`;
+    const entries: Array<readonly [string, string]> = [];
+    for (const path of paths) {
+      const selected = await this.fileHasher.derive(path, key, (bytes) => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(bytes.toString('utf8'));
+        } catch {
+          // Nx hashes a file it cannot parse as JSON by its bytes.
+          return '';
+        }
+        return `json:${stableStringify(selectJsonFields(parsed, spec.fields, spec.excludeFields))}`;
       });
+      entries.push([path, selected === '' ? `raw:${await this.fileHasher.hash(path)}` : await hashText(selected)]);
     }
-    return definition;
+    return digestFileSet(entries);
   }
 
-  private resolveFileset(project: string, pattern: string): string {
-    const root = normalizeRoot(this.projectGraph.nodes[project]?.data.root ?? '');
-    let path = pattern;
-    if (path.startsWith('{workspaceRoot}')) path = path.slice('{workspaceRoot}'.length);
-    else if (path.startsWith('{projectRoot}')) path = `${root}${path.slice('{projectRoot}'.length)}`;
-    else path = root ? `${root}/${path}` : path;
-    return path.replace(/^\/+/, '').replace(/\/{2,}/g, '/');
-  }
-
-  /** A project's file sets select only its own files, not those of projects nested inside it. */
-  private scoped(project: string, bucket: FileBucket): FileBucket {
-    if (project === '') return bucket;
-    const root = normalizeRoot(this.projectGraph.nodes[project]?.data.root ?? '');
-    const nested = this.projectRoots
-      .filter(([name, other]) => name !== project && other !== root && (root === '' || other.startsWith(`${root}/`)))
-      .map(([, other]) => `${other}/**`);
-    return { include: bucket.include, exclude: [...bucket.exclude, ...nested] };
-  }
-
-  /** Every project this one depends on, directly or not (Nx's `^` inputs are transitive). */
-  private projectDependencies(project: string): string[] {
-    const found = new Set<string>();
-    const visit = (name: string): void => {
-      for (const dep of this.projectGraph.dependencies[name] ?? []) {
-        if (!this.projectGraph.nodes[dep.target] || found.has(dep.target) || dep.target === project) continue;
-        found.add(dep.target);
-        visit(dep.target);
-      }
-    };
-    visit(project);
-    return [...found].sort();
-  }
-
-  private allExternalsHash: string | undefined;
-
-  /** Every external node and its version, as one value (computed once per run). */
-  private allExternals(): string {
-    this.allExternalsHash ??= Object.values(this.projectGraph.externalNodes ?? {})
-      .map((node) => `${node.name}@${node.data.version}${node.data.hash ? `:${node.data.hash}` : ''}`)
-      .sort()
-      .join(',');
-    return this.allExternalsHash;
-  }
-
-  private npmDependenciesOf(project: string): string[] {
-    const external = this.projectGraph.externalNodes ?? {};
-    return (this.projectGraph.dependencies[project] ?? [])
-      .map((dep) => external[dep.target])
-      .filter((node): node is NonNullable<typeof node> => node !== undefined)
-      .map((node) => node.data.packageName)
-      .sort();
-  }
-
-  private externalVersion(pkg: string, taskId: string, declared: boolean): string {
-    const external = this.projectGraph.externalNodes ?? {};
-    const node = external[`npm:${pkg}`] ?? Object.values(external).find((n) => n.data.packageName === pkg);
-    if (node) return `${node.data.version}${node.data.hash ? `:${node.data.hash}` : ''}`;
-    if (!declared) return 'unknown';
-    throw new StrideError(`the external dependency "${pkg}" is not in the lockfile`, {
-      task: taskId,
-      setting: 'inputs.externalDependencies',
-      value: pkg,
-      fix: 'install the package, or remove it from externalDependencies',
-    });
-  }
-
-  private matchProjects(patterns: string | string[], taskId: string): string[] {
-    const list = Array.isArray(patterns) ? patterns : [patterns];
-    const names = Object.keys(this.projectGraph.nodes);
-    const found = names.filter((name) => list.some((pattern) => picomatch.isMatch(name, pattern)));
-    if (found.length === 0) {
-      throw new StrideError(`no project matches ${JSON.stringify(list)}`, { task: taskId, setting: 'inputs[].projects', fix: 'name existing projects' });
+  /** A project's configuration as Nx hashes it, once per run. */
+  private configurationDigest(project: string): Promise<string> {
+    let pending = this.configurations.get(project);
+    if (!pending) {
+      const node = this.projectGraph.nodes[project];
+      pending = node ? hashText(projectConfigurationText(node)) : Promise.resolve('missing');
+      this.configurations.set(project, pending);
     }
-    return found.sort();
+    return pending;
+  }
+
+  /** The files a bucket selects; an inclusion-free bucket (only negations) means all of the project's files but those. */
+  private select(project: string, bucket: FileBucket): string[] {
+    const root = project === '' ? '' : normalizeRoot(this.projectGraph.nodes[project]?.data.root ?? '');
+    const include = bucket.include.length > 0 ? bucket.include : [root ? `${root}/**` : '**'];
+    const nested = project === '' ? [] : this.nestedRoots(root, project).map((other) => `${other}/**`);
+    return this.files.select({ include, exclude: [...bucket.exclude, ...nested] });
+  }
+
+  /** Roots of the projects inside `root` (not `root` itself): a project's file sets leave their files out. */
+  private nestedRoots(root: string, project?: string): string[] {
+    return this.projectRoots
+      .filter(([name, other]) => name !== project && other !== root && (root === '' ? other !== '' : other.startsWith(`${root}/`)))
+      .map(([, other]) => other);
+  }
+
+  /** The root of the deepest project holding the pattern's static base ('' when none does). */
+  private ownerRootOf(pattern: string): string {
+    const base = picomatch.scan(pattern).base;
+    let best = '';
+    for (const [, other] of this.projectRoots) {
+      if (other && (base === other || base.startsWith(`${other}/`)) && other.length > best.length) best = other;
+    }
+    return best;
+  }
+
+  /** The project a workspace file belongs to (the deepest project root above it). */
+  private ownerOf(file: string): string | undefined {
+    const path = file.replace(/^\.\//, '');
+    let best: [string, string] | undefined;
+    for (const entry of this.projectRoots) {
+      const [, other] = entry;
+      if ((other === '' || path === other || path.startsWith(`${other}/`)) && (!best || other.length > best[1].length)) best = entry;
+    }
+    return best?.[0];
+  }
+
+  private workingDirectory(mode: 'relative' | 'absolute'): string {
+    if (mode === 'absolute') return this.cwd;
+    const inside = relative(this.root, this.cwd);
+    if (inside.startsWith('..') || isAbsolute(inside)) return this.cwd;
+    return inside.split(sep).join('/');
   }
 
   private runtime(command: string, taskId: string, env: NodeJS.ProcessEnv): string {
@@ -369,9 +324,10 @@ export class NxTaskHasher {
     const depIds = new Set<string>();
     const visit = (id: string): void => {
       for (const edge of this.taskGraph.dependencies[id] ?? []) {
-        if (depIds.has(edge.id)) continue;
-        depIds.add(edge.id);
-        if (transitive) visit(edge.id);
+        const depId = typeof edge === 'string' ? edge : edge.id;
+        if (depIds.has(depId)) continue;
+        depIds.add(depId);
+        if (transitive) visit(depId);
       }
     };
     visit(taskId);
@@ -386,8 +342,4 @@ export class NxTaskHasher {
     }
     return out;
   }
-}
-
-function normalizeRoot(root: string): string {
-  return root === '.' || root === './' ? '' : root.replace(/^\.\//, '').replace(/\/+$/, '');
 }
