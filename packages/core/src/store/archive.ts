@@ -8,7 +8,7 @@ import { errorMessage, StrideError } from '../util/errors.js';
 import { printable } from '../util/untrusted-text.js';
 import { readRegularFileSync, regularFileSize } from '../util/regular-file.js';
 import { diskLinks, resolveLinkTarget } from './confine.js';
-import { confinedOutput, existingOutputPaths } from './output-paths.js';
+import { confinedOutput, existingOutputPaths, selectionOf } from './output-paths.js';
 
 /** Entry types an artifact may hold. Hard links, devices and FIFOs are refused. */
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink']);
@@ -55,7 +55,7 @@ export async function sha256File(file: string | Buffer): Promise<string> {
 /**
  * Checks every entry of an archive before anything is written: each must be a
  * plain file, folder or symlink, lie under one of `outputs` (the task's
- * declared outputs), and never reach outside the workspace at `root`, whether
+ * declared outputs) and outside what its negated outputs exclude, and never reach outside the workspace at `root`, whether
  * by `..`, an absolute path, or a path through a link. Links are judged by
  * where they resolve, the way the kernel would: component by component, through
  * every link the archive makes (`up -> ../..`, then `esc -> up/..`) and every
@@ -76,7 +76,9 @@ export async function assertArchiveSafe(archive: string | Buffer, outputs: reado
     const parser = new tar.Parser({ onReadEntry: (entry) => (onReadEntry(entry), entry.resume()) });
     parser.end(archive);
   } else await tar.t({ file: archive, onReadEntry });
-  const bases = outputs.map((output) => {
+  // Negated outputs only take paths out: what they match is never the task's to write, not even a folder.
+  const { positive, excluded } = selectionOf(outputs);
+  const bases = positive.map((output) => {
     try {
       return confinedOutput(output).base;
     } catch {
@@ -89,7 +91,7 @@ export async function assertArchiveSafe(archive: string | Buffer, outputs: reado
   // A glob output covers what it matches, not everything under its static base: `libs/a/**/*.d.ts` must not let
   // an archive put back `libs/a/src/index.ts`. Folders under a base are allowed (making one writes no file).
   if (problems.length === 0) {
-    const covers = outputs.map((output, i) => {
+    const covers = positive.map((output, i) => {
       const base = bases[i];
       if (base === undefined) return (): boolean => false;
       if (!confinedOutput(output).isGlob) return (path: string): boolean => base === '' || path === base || path.startsWith(`${base}/`);
@@ -97,8 +99,9 @@ export async function assertArchiveSafe(archive: string | Buffer, outputs: reado
       return (path: string): boolean => matches(path);
     });
     for (const entry of entries) {
-      if (entry.type === 'Directory') continue;
-      if (!covers.some((cover) => cover(entry.path))) problems.push(`${printable(entry.raw)}: not matched by any of the task's declared outputs`);
+      if (excluded?.(entry.path)) problems.push(`${printable(entry.raw)}: excluded by a negated output of the task`);
+      else if (entry.type === 'Directory') continue;
+      else if (!covers.some((cover) => cover(entry.path))) problems.push(`${printable(entry.raw)}: not matched by any of the task's declared outputs`);
     }
   }
   if (problems.length > 0) {

@@ -7,7 +7,7 @@ import { signRecord } from '../remote/signing.js';
 import { errorMessage, StrideError } from '../util/errors.js';
 import { assertArchiveSafe, extractArchive, packArchive, readIfSmall, sha256File } from './archive.js';
 import { ENTRY_FORMAT, ENTRY_MAGIC, type EntryMeta, entryProblem, isTrustedScope, type StoreTrust, trustProblem } from './entry-record.js';
-import { clearOutputs, existingOutputPaths } from './output-paths.js';
+import { assertOutputsSelect, clearOutputs, existingOutputPaths } from './output-paths.js';
 import type { OutputsOnDisk } from './outputs-on-disk.js';
 import { assertArchiveComplete } from './tar-end.js';
 import { privateCopy, readRegularFileSync } from '../util/regular-file.js';
@@ -109,6 +109,7 @@ export class LocalStore {
   /** Archives the task's outputs as they are on disk and stores them under `hash`. */
   async save(request: SaveRequest): Promise<EntryMeta> {
     this.outputsOnDisk?.forget(request.taskId);
+    assertOutputsSelect(request.outputs);
     const temp = join(this.dir, '.tmp', `${request.hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(temp, { recursive: true });
     try {
