@@ -7,7 +7,7 @@ import * as tar from 'tar';
 import { errorMessage, StrideError } from '../util/errors.js';
 import { printable } from '../util/untrusted-text.js';
 import { readRegularFileSync, regularFileSize } from '../util/regular-file.js';
-import { diskLinks, resolveLinkTarget } from './confine.js';
+import { diskLinks, placeLink, resolveLinkTarget } from './confine.js';
 import { confinedOutput, existingOutputPaths, selectionOf } from './output-paths.js';
 
 /** Entry types an artifact may hold. Hard links, devices and FIFOs are refused. */
@@ -55,9 +55,12 @@ export async function sha256File(file: string | Buffer): Promise<string> {
 /**
  * Checks every entry of an archive before anything is written: each must be a
  * plain file, folder or symlink, lie under one of `outputs` (the task's
- * declared outputs) and outside what its negated outputs exclude, and never reach outside the workspace at `root`, whether
- * by `..`, an absolute path, or a path through a link. Links are judged by
- * where they resolve, the way the kernel would: component by component, through
+ * declared outputs) and outside what its negated outputs exclude, and never
+ * reach outside the workspace at `root`, whether by `..`, an absolute path, or
+ * a path through a link. A link to an absolute target is data (Nx caches and
+ * restores it as is): it is recreated with its target text and nothing is
+ * written through it. A relative link is judged by where it resolves, the way
+ * the kernel would: component by component, through
  * every link the archive makes (`up -> ../..`, then `esc -> up/..`) and every
  * link on disk that the restore leaves (what clearOutputs removes does not
  * count), at most MAX_LINK_HOPS of them. node-tar cannot be left to do this:
@@ -144,7 +147,9 @@ function archiveProblems(entries: readonly ArchiveEntry[], bases: ReadonlyArray<
         break;
       }
     }
-    if (entry.type !== 'SymbolicLink') continue;
+    // An absolute link is data, as in Nx: restored as a link with its target text, never resolved or written
+    // through (an entry below it, in the archive or on disk, was refused just above).
+    if (entry.type !== 'SymbolicLink' || isRootAbsolute(entry.linkpath as string)) continue;
     const resolved = resolveLinkTarget(parts.slice(0, -1), entry.linkpath as string, readLink);
     if (!resolved.inside) problems.push(`${printable(entry.raw)}: symlink to ${printable(entry.linkpath)} ${resolved.why}`);
   }
@@ -163,11 +168,23 @@ function entryProblem(entry: ArchiveEntry, bases: ReadonlyArray<string | undefin
     return `${name}: outside the task's declared outputs`;
   }
   if (type === 'SymbolicLink') {
-    if (!linkpath || isAbsolute(linkpath) || linkpath.startsWith('\\') || /^[a-zA-Z]:/.test(linkpath)) return `${name}: symlink to an absolute path`;
+    if (!linkpath) return `${name}: symlink with no target`;
+    if (isRootAbsolute(linkpath)) return undefined;
+    // A drive letter is absolute on Windows and a folder name on Linux: neither reading is safe to resolve.
+    if (/^[a-zA-Z]:/.test(linkpath)) return `${name}: symlink to a drive path`;
     const target = posix.normalize(posix.join(posix.dirname(path), linkpath.replace(/\\/g, '/')));
     if (target === '..' || target.startsWith('../')) return `${name}: symlink points outside the workspace`;
   }
   return undefined;
+}
+
+/**
+ * A link target from the filesystem root (`/usr/lib/x`, or `\\x` from a Windows tool, which unpacks as `/x`):
+ * such a link is restored as written. Relative targets are resolved, and refused when they climb out of the
+ * workspace: one that does reaches whatever lies beside this checkout, which no build means to point at.
+ */
+function isRootAbsolute(linkpath: string): boolean {
+  return linkpath.startsWith('/') || linkpath.startsWith('\\');
 }
 
 function normalizeEntryPath(path: string): string {
@@ -181,7 +198,10 @@ function normalizeEntryPath(path: string): string {
  * a setuid file. Given the bytes that were checked, it unpacks exactly those
  * (the file cannot change in between). node-tar refuses on its own to write
  * through a link already on disk (7.5: SymlinkError); its messages carry entry
- * names, so they are escaped before anyone prints them.
+ * names, so they are escaped before anyone prints them. node-tar also strips
+ * the `/` from an absolute link target (and strict mode then fails the whole
+ * unpack), so absolute links are set aside and made afterwards by placeLink,
+ * with the target text they were stored with.
  */
 export async function extractArchive(archive: string | Buffer, root: string): Promise<void> {
   // A `\` in an entry (a Windows tool's archive) is a separator, on Linux too: the entry is then written
@@ -190,14 +210,21 @@ export async function extractArchive(archive: string | Buffer, root: string): Pr
     entry.path = toSlashes(entry.path);
     if (entry.linkpath) entry.linkpath = toSlashes(entry.linkpath);
   };
-  const filter = (_path: string, entry: tar.ReadEntry | Stats): boolean => {
+  const absoluteLinks: Array<{ path: string; target: string }> = [];
+  // The filter sees an entry before onReadEntry does: paths and targets are read with `\` as a separator here too.
+  const filter = (path: string, entry: tar.ReadEntry | Stats): boolean => {
     if (typeof entry.mode === 'number') entry.mode &= 0o777;
+    if ('type' in entry && entry.type === 'SymbolicLink' && entry.linkpath && isRootAbsolute(entry.linkpath)) {
+      absoluteLinks.push({ path: normalizeEntryPath(path), target: toSlashes(entry.linkpath) });
+      return false;
+    }
     return true;
   };
   const options = { cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0, filter, onReadEntry };
   try {
     if (Buffer.isBuffer(archive)) new tar.UnpackSync(options).end(archive);
     else await tar.x({ ...options, file: archive });
+    for (const { path, target } of absoluteLinks) await placeLink(root, path, target);
   } catch (error) {
     throw new StrideError(`could not unpack the artifact: ${printable(errorMessage(error))}`, { fix: 'the task runs instead; if this repeats, delete the entry from the cache' });
   }
