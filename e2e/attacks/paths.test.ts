@@ -246,6 +246,52 @@ describe('attacks on paths: confined before any write or delete, links judged by
 
   attack(
     {
+      item: '5.abslink',
+      attacker: 'writer of the local store, or of an artifact a run restores',
+      capability: "puts any tar in a store entry's outputs.tar",
+      attack: 'an absolute link (restored as data since issue 19, as Nx does) to a folder beside the workspace, then a file under it, in either order',
+      stoppedBy: 'an absolute link is recreated as a link and never resolved or written through: any entry below a link the archive makes (or one on disk) is refused',
+    },
+    async () => {
+      const seen: string[] = [];
+      for (const order of ['link first', 'file first']) {
+        const link: TarEntry = { name: 'libs/lib00/dist/abs', type: 'symlink', linkname: besideWorkspace.dir };
+        const file: TarEntry = { name: 'libs/lib00/dist/abs/keep.txt', type: 'file', body: 'pwned' };
+        craftEntry(dev, 'lib00:build', { entries: [{ name: 'libs/lib00/dist/', type: 'directory' }, ...(order === 'link first' ? [link, file] : [file, link])] });
+        wipeOutputs(dev);
+        const result = await build(dev, { STRIDE_REMOTE_MODE: 'off' });
+        expect(result.code, result.output).toBe(0);
+        const warnings = strideWarnings(result.stdout);
+        expect(warnings, result.stdout).toHaveLength(1);
+        expect(warnings[0]).toMatch(/lib00:build: could not restore [0-9a-f]+, running it instead: refused an unsafe artifact: libs\/lib00\/dist\/abs\/keep\.txt: path goes through the symlink libs\/lib00\/dist\/abs/);
+        expect(dev.lastRun().tasks.find((t) => t.id === 'lib00:build')?.cache).toBe('miss');
+        expect(readdirSync(join(dev.root, 'libs/lib00/dist')).sort()).toEqual(['index.js', 'meta.json']);
+        besideWorkspace.untouched();
+        seen.push(`${order}: ${warnings[0]!.replace(/^.*refused/, 'refused').slice(0, 90)}`);
+      }
+      // The link alone is what a build may make (Nx issue 34013): it is restored as the link it was, and nothing lands behind it.
+      const genuine = readdirSync(join(dev.root, 'libs/lib00/dist')).sort();
+      const entries: TarEntry[] = [{ name: 'libs/lib00/dist/', type: 'directory' }];
+      for (const name of genuine) entries.push({ name: `libs/lib00/dist/${name}`, type: 'file', body: dev.read(`libs/lib00/dist/${name}`) });
+      craftEntry(dev, 'lib00:build', { entries: [...entries, { name: 'libs/lib00/dist/abs', type: 'symlink', linkname: besideWorkspace.dir }] });
+      wipeOutputs(dev);
+      const restored = await build(dev, { STRIDE_REMOTE_MODE: 'off' });
+      expect(restored.code, restored.output).toBe(0);
+      expect(strideWarnings(restored.stdout), restored.stdout).toEqual([]);
+      expect(dev.lastRun().tasks.find((t) => t.id === 'lib00:build')?.cache).toBe('local');
+      expect(lstatSync(join(dev.root, 'libs/lib00/dist/abs')).isSymbolicLink()).toBe(true);
+      besideWorkspace.untouched();
+      // A genuine entry again for the attacks that follow.
+      forget(dev, 'lib00:build');
+      wipeOutputs(dev);
+      expect((await build(dev, { STRIDE_REMOTE_MODE: 'off' })).code).toBe(0);
+      return `exit 0, lib00 rebuilt, victim identical; ${seen.join(' | ')}; the link alone restored as a link (local hit), victim identical`;
+    },
+    120_000,
+  );
+
+  attack(
+    {
       item: '5',
       attacker: 'writer of the local store, or of an artifact a run restores',
       capability: "puts any tar in a store entry's outputs.tar",

@@ -1,5 +1,5 @@
 import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, symlink } from 'node:fs/promises';
 import { dirname, join, posix, sep } from 'node:path';
 import { StrideError } from '../util/errors.js';
 import { printable } from '../util/untrusted-text.js';
@@ -121,4 +121,23 @@ export async function removeInside(root: string, path: string): Promise<boolean>
   }
   await rm(full, { recursive: true, force: true });
   return true;
+}
+
+/**
+ * Makes a symlink at `path` (workspace-relative) whose target is `target`,
+ * taken as text: the target is never resolved, and nothing is written through
+ * it. Whatever stands at `path` is removed first (removeInside: never through a
+ * link). Refused when a folder on the way is a link, or the real parent folder
+ * lies outside the real workspace root, so the link itself lands inside.
+ */
+export async function placeLink(root: string, path: string, target: string): Promise<void> {
+  const relative = workspaceRelative(path);
+  const on = relative === undefined || relative === '' ? undefined : linkOnTheWay(root, relative);
+  if (relative === undefined || relative === '' || on !== undefined) {
+    throw new StrideError(`refused to make the link ${printable(path)}: ${on === undefined ? 'it is not a path inside the workspace' : `${printable(on)} on the way is a link`}`);
+  }
+  const full = join(root, relative);
+  await mkdir(dirname(full), { recursive: true });
+  await removeInside(root, relative);
+  await symlink(target, full);
 }

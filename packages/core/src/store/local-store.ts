@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { STRIDE_FORMAT_VERSION } from '../hash/task-hash.js';
 import { signRecord } from '../remote/signing.js';
 import { errorMessage, StrideError } from '../util/errors.js';
-import { assertArchiveSafe, extractArchive, packArchive, readIfSmall, sha256File } from './archive.js';
+import { type ArchiveScan, assertEntriesSafe, extractArchive, packArchive, readIfSmall, scanArchive, sha256File } from './archive.js';
 import { ENTRY_FORMAT, ENTRY_MAGIC, type EntryMeta, entryProblem, isTrustedScope, type StoreTrust, trustProblem } from './entry-record.js';
-import { clearOutputs, existingOutputPaths } from './output-paths.js';
+import { assertOutputsSelect, clearOutputs, existingOutputPaths } from './output-paths.js';
 import type { OutputsOnDisk } from './outputs-on-disk.js';
-import { assertArchiveComplete } from './tar-end.js';
 import { privateCopy, readRegularFileSync } from '../util/regular-file.js';
 
 export { ENTRY_FORMAT, type EntryMeta, type StoreTrust } from './entry-record.js';
@@ -109,6 +108,7 @@ export class LocalStore {
   /** Archives the task's outputs as they are on disk and stores them under `hash`. */
   async save(request: SaveRequest): Promise<EntryMeta> {
     this.outputsOnDisk?.forget(request.taskId);
+    assertOutputsSelect(request.outputs);
     const temp = join(this.dir, '.tmp', `${request.hash}-${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(temp, { recursive: true });
     try {
@@ -207,7 +207,8 @@ export class LocalStore {
     let copy: { remove: () => Promise<void> } | undefined;
     try {
       if (meta.archiveSha256) {
-        let actual: string;
+        // One read of the archive hashes it, walks its headers to the end blocks and lists its entries.
+        let scan: ArchiveScan;
         try {
           const small = readIfSmall(archive);
           if (small) archive = small;
@@ -215,16 +216,17 @@ export class LocalStore {
             const copied = await privateCopy(archive);
             copy = copied;
             archive = copied.file;
-            actual = copied.sha256;
           }
-          actual ??= await sha256File(archive);
+          scan = await scanArchive(archive);
         } catch (error) {
           return await refuse(`has no readable outputs.tar (${(error as NodeJS.ErrnoException).code ?? errorMessage(error)})`);
         }
-        if (actual !== meta.archiveSha256) return await refuse('is corrupt (checksum mismatch)');
+        if (scan.sha256 !== meta.archiveSha256) return await refuse('is corrupt (checksum mismatch)');
         try {
-          await assertArchiveComplete(archive);
-          await assertArchiveSafe(archive, outputs, this.root);
+          if (scan.incomplete) {
+            throw new StrideError(`incomplete archive: ${scan.incomplete}`, { fix: 'the artifact was not restored; the task runs instead and stores a whole one' });
+          }
+          await assertEntriesSafe(scan.entries, outputs, this.root);
         } catch (error) {
           await this.evict(meta.hash);
           throw error;

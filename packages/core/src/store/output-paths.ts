@@ -6,19 +6,72 @@ import { printable } from '../util/untrusted-text.js';
 import { linkOnTheWay, removeInside, workspaceRelative } from './confine.js';
 
 /**
+ * A task's declared outputs split the way Nx 24 reads them: what the plain
+ * outputs select, and the `!` patterns that take paths back out of that
+ * selection. A negation never selects anything by itself; it excludes a path
+ * when it matches the path or any folder above it (so `!{projectRoot}/dist/tmp`
+ * excludes everything under tmp), as Nx's output globs do.
+ */
+export interface OutputSelection {
+  /** The outputs that select paths (no leading `!`). */
+  positive: string[];
+  /** Whether a workspace-relative path is excluded by a negated output; undefined when there is none. */
+  excluded: ((path: string) => boolean) | undefined;
+}
+
+export function selectionOf(outputs: readonly string[]): OutputSelection {
+  const positive: string[] = [];
+  const negated: string[] = [];
+  for (const output of outputs) {
+    if (typeof output === 'string' && output.startsWith('!')) negated.push(output.slice(1).replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/\/+$/, ''));
+    else positive.push(output);
+  }
+  if (negated.length === 0) return { positive, excluded: undefined };
+  const matches = picomatch(negated, { dot: true });
+  const excluded = (path: string): boolean => {
+    const parts = path.split('/');
+    for (let i = parts.length; i > 0; i--) if (matches(parts.slice(0, i).join('/'))) return true;
+    return false;
+  };
+  return { positive, excluded };
+}
+
+/**
+ * Refuses outputs made of negations alone before anything is stored. Nx reads
+ * them as "the whole workspace but these": it would archive, and on a hit
+ * overwrite, every file of the checkout. Stride stores nothing for them (and
+ * selectionOf selects nothing, so nothing is cleared either).
+ */
+export function assertOutputsSelect(outputs: readonly string[]): void {
+  const { positive, excluded } = selectionOf(outputs);
+  if (positive.length > 0 || excluded === undefined) return;
+  throw new StrideError(`its outputs ${printable(outputs)} are only negated patterns, which select no files (Nx would read them as the whole workspace)`, {
+    fix: 'list what the task writes first, then what to leave out of it: ["{projectRoot}/dist", "!{projectRoot}/dist/**/*.map"]',
+  });
+}
+
+/**
  * A task's declared outputs, workspace-relative: plain paths (a file or a
- * folder) or globs. Resolving them never consults ignore files, since outputs
- * are usually git-ignored. Nothing is found through a symlink: an output
- * below a link (or a glob whose base lies below one) holds nothing of the
- * task's; a glob whose base is itself a link yields the link.
+ * folder) or globs, minus what negated outputs exclude. Resolving them never
+ * consults ignore files, since outputs are usually git-ignored. Nothing is
+ * found through a symlink: an output below a link (or a glob whose base lies
+ * below one) holds nothing of the task's; a glob whose base is itself a link
+ * yields the link. Without negations a folder output is returned whole (and
+ * archived, cleared and restored whole, empty folders too); with them, as in
+ * Nx, it is expanded into the files and links under it that no negation
+ * excludes, so an excluded file is neither archived nor cleared.
  */
 export async function existingOutputPaths(root: string, outputs: readonly string[]): Promise<string[]> {
+  const { positive, excluded } = selectionOf(outputs);
   const found = new Set<string>();
-  for (const output of outputs) {
+  for (const output of positive) {
     const { base, isGlob } = confinedOutput(output);
     if (linkOnTheWay(root, base) !== undefined) continue;
     if (!isGlob) {
-      if (await exists(join(root, base))) found.add(base);
+      const info = await lstat(join(root, base)).catch(() => undefined);
+      if (!info) continue;
+      if (excluded && info.isDirectory()) for (const file of await listTree(root, base)) found.add(file);
+      else found.add(base);
       continue;
     }
     if (base !== '' && (await lstat(join(root, base)).catch(() => undefined))?.isSymbolicLink()) {
@@ -28,7 +81,7 @@ export async function existingOutputPaths(root: string, outputs: readonly string
     const matches = picomatch(output, { dot: true });
     for (const file of await listTree(root, base)) if (matches(file)) found.add(file);
   }
-  return [...found].sort();
+  return [...found].filter((path) => !excluded?.(path)).sort();
 }
 
 /**
@@ -83,15 +136,6 @@ async function walk(root: string, dir: string): Promise<string[]> {
     else out.push(path);
   }
   return out;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Every file (not folder) under the given workspace-relative paths, for hashing outputs; never through a link. */

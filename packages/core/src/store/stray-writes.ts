@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { outputBase } from './output-paths.js';
+import { outputBase, selectionOf } from './output-paths.js';
 
 /** Folders a task may write to without it being part of its result. */
 const NEVER_OUTPUTS = new Set(['node_modules', '.git', '.nx', '.stride', '.cache']);
@@ -11,11 +11,13 @@ const MAX_ENTRIES = 20_000;
  * Files under `dir` (workspace-relative) modified at or after `sinceMs` that
  * no declared output covers: what a task wrote but Stride will not cache, so a
  * restore would leave them out. Only the task's own project folder is looked
- * at, which is where such writes usually go.
+ * at, which is where such writes usually go. A path a negated output
+ * excludes is not reported: the target says it is deliberately not a result.
  */
 export async function strayWrites(root: string, dir: string, sinceMs: number, outputs: readonly string[]): Promise<string[]> {
-  const covered = outputs.map(outputBase).map((base) => base.replace(/\/+$/, ''));
-  const isCovered = (path: string): boolean => covered.some((base) => base === '' || path === base || path.startsWith(`${base}/`));
+  const { positive, excluded } = selectionOf(outputs);
+  const covered = positive.map(outputBase).map((base) => base.replace(/\/+$/, ''));
+  const isCovered = (path: string): boolean => covered.some((base) => base === '' || path === base || path.startsWith(`${base}/`)) || excluded?.(path) === true;
   const found: string[] = [];
   let seen = 0;
   const walk = async (relative: string): Promise<void> => {

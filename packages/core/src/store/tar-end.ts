@@ -79,6 +79,73 @@ async function walkFile(file: string, part: { start: number; bytes: number } | u
   }
 }
 
+/**
+ * The same walk over an archive that arrives in chunks of any size, for a
+ * restore that reads a large archive once to hash it, walk it and list its
+ * entries together. `size` is the whole archive's, known up front; `problem()`
+ * after the last chunk says what walkBytes would say of the same bytes.
+ */
+export class TarEndWalk {
+  /** Offset of the next header to read. */
+  private at = 0;
+  /** Bytes from `at` kept from earlier chunks (less than two blocks), and where they start. */
+  private carry = Buffer.alloc(0);
+  private seen = 0;
+  private endAt: number | undefined;
+  private found: string | undefined;
+
+  constructor(private readonly size: number) {}
+
+  push(chunk: Buffer): void {
+    const start = this.seen;
+    this.seen += chunk.length;
+    if (this.found !== undefined) return;
+    if (this.endAt !== undefined) {
+      this.checkPadding(chunk.subarray(Math.max(0, this.endAt - start)));
+      return;
+    }
+    // Only bytes from `at` on matter; a header (up to two blocks) can straddle two chunks.
+    const skip = Math.max(0, this.at - start);
+    if (skip >= chunk.length) return;
+    const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk.subarray(skip);
+    const base = this.carry.length > 0 ? this.at : start + skip;
+    this.carry = Buffer.alloc(0);
+    const end = base + bytes.length;
+    while (this.at + BLOCK * 2 <= end || (this.at + BLOCK <= end && end === this.size)) {
+      const from = this.at - base;
+      const result = step(bytes.subarray(from, from + BLOCK * 2), this.at, this.size);
+      if ('problem' in result) {
+        this.found = result.problem;
+        return;
+      }
+      if ('endAt' in result) {
+        this.endAt = result.endAt;
+        this.checkPadding(bytes.subarray(Math.min(bytes.length, result.endAt - base)));
+        return;
+      }
+      this.at = result.next;
+    }
+    if (this.at < end) this.carry = Buffer.from(bytes.subarray(this.at - base));
+  }
+
+  /** What is wrong with the archive after its last chunk, or undefined when it is whole. */
+  problem(): string | undefined {
+    if (this.found !== undefined || this.endAt !== undefined) return this.found;
+    if (this.carry.length > 0 && this.at + BLOCK <= this.size) {
+      // A header closer than two blocks to the end: only an end block could be there, and it lacks its twin.
+      const result = step(this.carry, this.at, this.size);
+      if ('problem' in result) return result.problem;
+      if ('next' in result) this.at = result.next;
+    }
+    return ranOut(this.at, this.size);
+  }
+
+  /** The padding after the end blocks (tar pads to its record size): zeros only. */
+  private checkPadding(bytes: Buffer): void {
+    if (!isZero(bytes)) this.found = `it has data after its end-of-archive blocks (byte ${this.endAt})`;
+  }
+}
+
 function isZero(bytes: Buffer): boolean {
   for (const byte of bytes) if (byte !== 0) return false;
   return true;

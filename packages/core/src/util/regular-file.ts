@@ -28,6 +28,18 @@ export function readRegularFileSync(path: string): Buffer {
   }
 }
 
+/** A descriptor of `path`, a regular file, opened to read: the caller closes it. */
+export function openRegularFileSync(path: string): number {
+  const fd = openSync(path, SAFE_OPEN);
+  try {
+    if (!fstatSync(fd).isFile()) throw notRegular(path);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
 /** Its size, without reading it: undefined when it is missing; ENOTREG when it is not a regular file. */
 export function regularFileSize(path: string): number | undefined {
   let fd: number;
