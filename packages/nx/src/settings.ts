@@ -110,7 +110,8 @@ function trustWithoutBucket(raw: unknown, env: NodeJS.ProcessEnv): StrideSetting
   return { scope, publicKeys: keys };
 }
 
-function pluginOptions(nxJson: NxJsonConfiguration): Record<string, unknown> {
+/** The options of Stride's entry in nx.json `plugins` ({} when there is none). */
+export function pluginOptions(nxJson: NxJsonConfiguration): Record<string, unknown> {
   for (const entry of nxJson.plugins ?? []) {
     if (typeof entry === 'string') {
       if (entry === PLUGIN_NAME) return {};
