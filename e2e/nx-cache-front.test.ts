@@ -133,3 +133,30 @@ describe('localCache "nx": Nx\'s local cache in front, the S3 remote behind the 
     expect(b.digest(outputs(b))).toEqual(expected);
   });
 });
+
+describe('localCache "nx" on a workspace whose Nx cache is still off (init not run again)', () => {
+  let c: TestWorkspace;
+  let nxCache: string;
+  beforeAll(() => {
+    c = createWorkspace({ projects: 2, width: 2 });
+    nxCache = mkdtempSync(join(tmpdir(), 'stride-e2e-nxcache-'));
+  });
+  afterAll(() => {
+    c.remove();
+    rmSync(nxCache, { recursive: true, force: true });
+  });
+
+  it('says so once, naming the tasks, the setting and the fix; nothing is cached anywhere, so the next run builds again', () => {
+    const env = { STRIDE_LOCAL_CACHE: 'nx', NX_CACHE_DIRECTORY: nxCache };
+    const first = c.nx(['run-many', '-t', 'build'], env);
+    expect(first.code, first.output).toBe(0);
+    expect(strideWarnings(first.stdout)).toEqual([
+      expect.stringMatching(/Nx's own cache is off for lib00:build, lib01:build, and with localCache "nx" \(STRIDE_LOCAL_CACHE \(environment\)\) Stride keeps no local copy: .*run nx g @stride\/nx:init/),
+    ]);
+    expect(storeEntries(c)).toEqual([]);
+    rmSync(join(c.root, 'build-log.txt'), { force: true });
+    const second = c.nx(['run-many', '-t', 'build'], env);
+    expect(second.code, second.output).toBe(0);
+    expect(c.buildLog()).toHaveLength(2);
+  });
+});
