@@ -42,7 +42,6 @@ export interface FetchedArtifact {
 /** A download that passed every check, with what its stats need once it is used. */
 interface VerifiedDownload {
   artifact: FetchedArtifact;
-  key: string;
   bytes: number;
   started: number;
 }
@@ -253,7 +252,7 @@ export class RemoteCache implements RemoteTier {
         return this.refuse(taskId, key, hash, location, errorMessage(error));
       }
       handedOver = true;
-      return { artifact: { header: checked.header, source: opened.source, checked, release }, key, bytes: downloaded.bytes, started };
+      return { artifact: { header: checked.header, source: opened.source, checked, release }, bytes: downloaded.bytes, started };
     } finally {
       if (!handedOver) await release();
     }
