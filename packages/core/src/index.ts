@@ -21,6 +21,7 @@ export { TimingHistory, mergeTimings, parseTimings, timingsFromJson, DEFAULT_EST
 export { simulateMakespan, simulateMachines, makespanLowerBound, criticalPathOrder, nxReadyOrder, type ReadyOrder } from './schedule/simulate.js';
 export { randomDag, seededRandom, skewedDag, chainDag, fanDag, diamondDag, type TimedDag } from './schedule/random-dag.js';
 export { planShards, shardSpread, type ShardRequest, type ShardPlan, type Shard } from './schedule/shard.js';
+export { TieredCache, LocalTier, LandingRemoteTier, DirectRemoteTier, restoreArtifact, storeCache, type ArtifactRemote, type CacheHit, type CacheTier, type HitSource, type Reach, type ResultToStore, type TaskCache, type RemoteExtras } from './cache/index.js';
 export { TaskRunner, type CacheStatus, type TaskStatus, type TaskOutcome, type TaskPhases, type TaskHost, type TaskLimits, type ExecutionResult, type RunRequest } from './run/runner.js';
 export { buildRunRecord, writeRunRecord, type RunRecord, type RunRecordTask, type RunRecordInput } from './run/run-record.js';
 export { runCaptured, type CapturedRun, type SpawnRequest } from './run/spawn.js';
@@ -29,7 +30,7 @@ export { runKind, readOrder, writeLocation, PULL_REQUEST_SCOPE_PREFIX, type RunK
 export { loadSigningKey, parsePublicKey, keyId, signRecord, verifyRecord, canonicalJson, generateSigningKeyPair, type ArtifactSignature, type SignedKind } from './remote/signing.js';
 export { writeArtifact, readArtifact, importArtifact, type ArtifactHeader } from './remote/artifact.js';
 export { createS3Store, ArtifactTooLargeError, type ObjectStore } from './remote/s3-store.js';
-export { RemoteCache, type RemoteTier, type RemoteStats, type RemoteTransfer } from './remote/remote-cache.js';
+export { RemoteCache, type FetchedArtifact, type RemoteTier, type RemoteStats, type RemoteTransfer } from './remote/remote-cache.js';
 export { formatSummary } from './report/summary.js';
 export { toChromeTrace, type ChromeTrace, type TraceEvent } from './report/trace.js';
 export { renderHtmlReport } from './report/html.js';

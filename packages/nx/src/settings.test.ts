@@ -34,3 +34,23 @@ describe('readSettings: where a bad value came from', () => {
     expect(() => readSettings('/ws', nxJson, {})).toThrow(/STRIDE_ENCRYPTION_KEY or STRIDE_ENCRYPTION_KEY_FILE/);
   });
 });
+
+describe('readSettings: localCache', () => {
+  const withOption = (localCache: unknown) => ({ plugins: [{ plugin: '@stride/nx', options: { localCache } }] });
+  it('defaults to Stride\'s own store', () => {
+    const settings = readSettings('/ws', { plugins: ['@stride/nx'] }, {});
+    expect(settings.localCache).toBe('stride');
+    expect(settings.localCacheSetting).toBe('the default');
+  });
+  it('reads nx.json, and the environment wins over it (an empty variable counts as unset)', () => {
+    expect(readSettings('/ws', withOption('nx'), {}).localCache).toBe('nx');
+    expect(readSettings('/ws', withOption('nx'), { STRIDE_LOCAL_CACHE: 'stride' }).localCache).toBe('stride');
+    expect(readSettings('/ws', withOption('stride'), { STRIDE_LOCAL_CACHE: 'nx' }).localCacheSetting).toBe('STRIDE_LOCAL_CACHE (environment)');
+    expect(readSettings('/ws', withOption('nx'), { STRIDE_LOCAL_CACHE: '' }).localCache).toBe('nx');
+  });
+  it('refuses anything else, naming the setting, the value and the fix', () => {
+    expect(() => readSettings('/ws', withOption('NX'), {})).toThrow(/setting: plugins\[@stride\/nx\]\.options\.localCache = "NX"[\s\S]*fix: set it to "nx"[\s\S]*"stride"/);
+    expect(() => readSettings('/ws', withOption(true), {})).toThrow(/localCache = true/);
+    expect(() => readSettings('/ws', { plugins: ['@stride/nx'] }, { STRIDE_LOCAL_CACHE: 'remote' })).toThrow(/setting: STRIDE_LOCAL_CACHE \(environment\) = "remote"[\s\S]*unset STRIDE_LOCAL_CACHE/);
+  });
+});

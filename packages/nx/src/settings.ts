@@ -21,10 +21,23 @@ export interface StrideSettings {
    * folder shared by PR and main jobs needs them as much as the bucket does.
    */
   trust: { scope: string; publicKeys: string[] };
+  /**
+   * Which local cache sits in front of the batch: `stride` (Stride's own store;
+   * Nx's cache off for Stride targets) or `nx` (Nx's local cache; Stride keeps no
+   * local copy, only the remote tier).
+   */
+  localCache: LocalCacheMode;
+  /** Where it was set, for messages: the variable, the nx.json option, or the default. */
+  localCacheSetting: string;
 }
 
+export type LocalCacheMode = 'stride' | 'nx';
+export const LOCAL_CACHE_MODES: readonly LocalCacheMode[] = ['stride', 'nx'];
+/** Until Nx's cache in front is measured everywhere, Stride's own store stays the default. */
+export const DEFAULT_LOCAL_CACHE: LocalCacheMode = 'stride';
+
 const CACHE_DIRECTORY_VARIABLE = 'STRIDE_CACHE_DIRECTORY (environment)';
-const KNOWN_OPTIONS = ['cacheDirectory', 'maxCacheSize', 'maxCacheAge', 'remote'] as const;
+const KNOWN_OPTIONS = ['cacheDirectory', 'maxCacheSize', 'maxCacheAge', 'localCache', 'remote'] as const;
 const DEFAULTS = { cacheDirectory: '.stride/cache', maxCacheSize: '10GB', maxCacheAge: '30d' };
 
 /**
@@ -56,6 +69,7 @@ export function readSettings(root: string, nxJson: NxJsonConfiguration, env: Nod
     });
   }
   const remote = parseRemoteSettings(options.remote, env, 'plugins[@stride/nx].options.remote');
+  const localCache = readLocalCache(options, env);
   return {
     strideDir: join(root, '.stride'),
     cacheDirectory: isAbsolute(cacheDirectory) ? cacheDirectory : join(root, cacheDirectory),
@@ -64,7 +78,28 @@ export function readSettings(root: string, nxJson: NxJsonConfiguration, env: Nod
     maxCacheAgeMs: parseAge(options.maxCacheAge ?? DEFAULTS.maxCacheAge, 'plugins[@stride/nx].options.maxCacheAge'),
     remote,
     trust: remote ? { scope: remote.scope, publicKeys: remote.publicKeys } : trustWithoutBucket(options.remote, env),
+    localCache: localCache.mode,
+    localCacheSetting: localCache.setting,
   };
+}
+
+/**
+ * `localCache`: STRIDE_LOCAL_CACHE wins over nx.json (a CI job can try the
+ * other mode without editing the file); an empty variable counts as unset, as
+ * every STRIDE_* variable does. Anything but the two modes is refused, naming
+ * where it came from.
+ */
+export function readLocalCache(options: Record<string, unknown>, env: NodeJS.ProcessEnv): { mode: LocalCacheMode; setting: string } {
+  const fromEnv = env.STRIDE_LOCAL_CACHE !== undefined && env.STRIDE_LOCAL_CACHE !== '';
+  const setting = fromEnv ? 'STRIDE_LOCAL_CACHE (environment)' : 'plugins[@stride/nx].options.localCache';
+  const value: unknown = fromEnv ? env.STRIDE_LOCAL_CACHE : options.localCache;
+  if (value === undefined) return { mode: DEFAULT_LOCAL_CACHE, setting: 'the default' };
+  if (typeof value === 'string' && (LOCAL_CACHE_MODES as readonly string[]).includes(value)) return { mode: value as LocalCacheMode, setting };
+  throw new StrideError('the local cache must be "stride" or "nx"', {
+    setting,
+    value,
+    fix: `set it to "nx" (Nx's local cache in front, Stride keeps no local copy) or "stride" (Stride's own store in .stride/cache, Nx's cache off for Stride targets)${fromEnv ? ', or unset STRIDE_LOCAL_CACHE' : ''}; then run \`nx g @stride/nx:init\` so each target's Nx cache matches the mode`,
+  });
 }
 
 /** Scope and public keys as the remote block would give them, read the same way when no bucket is set. */
@@ -75,7 +110,8 @@ function trustWithoutBucket(raw: unknown, env: NodeJS.ProcessEnv): StrideSetting
   return { scope, publicKeys: keys };
 }
 
-function pluginOptions(nxJson: NxJsonConfiguration): Record<string, unknown> {
+/** The options of Stride's entry in nx.json `plugins` ({} when there is none). */
+export function pluginOptions(nxJson: NxJsonConfiguration): Record<string, unknown> {
   for (const entry of nxJson.plugins ?? []) {
     if (typeof entry === 'string') {
       if (entry === PLUGIN_NAME) return {};

@@ -10,7 +10,7 @@ import { createLimit } from '../util/limit.js';
 import { maskSecrets } from '../util/secrets.js';
 import { printable } from '../util/untrusted-text.js';
 import { mergeTimings, timingsFromJson, type TimingsFile } from '../schedule/timings.js';
-import { type ArtifactHeader, importArtifact, readArtifact, writeArtifact } from './artifact.js';
+import { type ArtifactHeader, type CheckedArtifact, importArtifact, readArtifact, writeArtifact } from './artifact.js';
 import { type ObjectBytes, sizeOf } from './s3-http.js';
 import { ArtifactTooLargeError, type Downloaded, type ObjectStore } from './s3-store.js';
 import { TRUSTED_SCOPE, type RemoteSettings } from './settings.js';
@@ -25,6 +25,25 @@ export interface RemoteTier {
   scheduleUpload(meta: EntryMeta): void;
   /** False once reading is off (mode, or the circuit breaker): waiting for an upload is pointless then. */
   readonly readable?: boolean;
+}
+
+/**
+ * A verified artifact (structure, checksums, trust), held as downloaded (in
+ * memory when small, in temp files in the store's `.tmp` when large) until
+ * `release`: for a run with no local store, which restores straight from it.
+ */
+export interface FetchedArtifact {
+  readonly header: ArtifactHeader;
+  readonly source: Buffer | string;
+  readonly checked: CheckedArtifact;
+  release(): Promise<void>;
+}
+
+/** A download that passed every check, with what its stats need once it is used. */
+interface VerifiedDownload {
+  artifact: FetchedArtifact;
+  bytes: number;
+  started: number;
 }
 
 export interface RemoteStats {
@@ -155,20 +174,59 @@ export class RemoteCache implements RemoteTier {
     return objectKey(this.settings, location, `${hash}.stride`);
   }
 
+  /** Looks the hash up (trusted/ first); a verified hit is imported into the local store this remote was opened on. */
   async fetch(hash: string, taskId: string): Promise<EntryMeta | undefined> {
+    const found = await this.download(hash, taskId);
+    if (!found) return undefined;
+    try {
+      const meta = await importArtifact(this.store, found.artifact.source, found.artifact.checked);
+      this.countHit(taskId, found);
+      return meta;
+    } finally {
+      await found.artifact.release();
+    }
+  }
+
+  /**
+   * Looks the hash up like `fetch`, but imports nothing: the verified artifact
+   * is handed over as downloaded, for the caller to restore from and release.
+   */
+  async fetchArtifact(hash: string, taskId: string): Promise<FetchedArtifact | undefined> {
+    const found = await this.download(hash, taskId);
+    if (!found) return undefined;
+    this.countHit(taskId, found);
+    return found.artifact;
+  }
+
+  private countHit(taskId: string, found: VerifiedDownload): void {
+    this.stats.hits++;
+    this.stats.downloadBytes += found.bytes;
+    this.stats.downloadMs += Date.now() - found.started;
+    this.stats.transfers.push({ taskId, direction: 'down', startMs: found.started, endMs: Date.now(), bytes: found.bytes });
+  }
+
+  private async download(hash: string, taskId: string): Promise<VerifiedDownload | undefined> {
     if (!this.canRead || this.stats.switchedOff) return undefined;
     for (const location of readOrder(this.settings)) {
-      const meta = await this.fetchFrom(location, hash, taskId);
-      if (meta) return meta;
+      const found = await this.downloadFrom(location, hash, taskId);
+      if (found) return found;
       if (this.stats.switchedOff) return undefined;
     }
     return undefined;
   }
 
-  private async fetchFrom(location: Location, hash: string, taskId: string): Promise<EntryMeta | undefined> {
+  private async downloadFrom(location: Location, hash: string, taskId: string): Promise<VerifiedDownload | undefined> {
     const key = this.key(location, hash);
     const spill = await this.tempFile(hash);
     const started = Date.now();
+    // Only large objects were written to disk (spilled, then decrypted beside it).
+    const release = async (): Promise<void> => {
+      if (existsSync(spill)) {
+        await rm(spill, { force: true });
+        await rm(`${spill}.plain`, { force: true });
+      }
+    };
+    let handedOver = false;
     try {
       let downloaded: Downloaded | undefined;
       try {
@@ -193,18 +251,10 @@ export class RemoteCache implements RemoteTier {
       } catch (error) {
         return this.refuse(taskId, key, hash, location, errorMessage(error));
       }
-      const meta = await importArtifact(this.store, opened.source, checked);
-      this.stats.hits++;
-      this.stats.downloadBytes += downloaded.bytes;
-      this.stats.downloadMs += Date.now() - started;
-      this.stats.transfers.push({ taskId, direction: 'down', startMs: started, endMs: Date.now(), bytes: downloaded.bytes });
-      return meta;
+      handedOver = true;
+      return { artifact: { header: checked.header, source: opened.source, checked, release }, bytes: downloaded.bytes, started };
     } finally {
-      // Only large objects were written to disk (spilled, then decrypted beside it).
-      if (existsSync(spill)) {
-        await rm(spill, { force: true });
-        await rm(`${spill}.plain`, { force: true });
-      }
+      if (!handedOver) await release();
     }
   }
 
@@ -223,11 +273,25 @@ export class RemoteCache implements RemoteTier {
     return undefined;
   }
 
-  scheduleUpload(meta: EntryMeta): void {
-    if (!this.canWrite || this.stats.switchedOff || writeLocation(this.settings) === undefined) return;
-    if (this.trusted && this.publicKeys.length > 0 && !this.signingKey) return;
-    const job = this.limit(() => this.upload(meta)).finally(() => this.pending.delete(job));
+  /**
+   * Uploads a stored entry in the background. `done` runs once the upload is
+   * over, whatever became of it (or at once when nothing is uploaded): a caller
+   * that packed the entry only to upload it removes it there.
+   */
+  scheduleUpload(meta: EntryMeta, done?: () => Promise<void>): void {
+    if (!this.willUpload) {
+      void done?.().catch(() => undefined);
+      return;
+    }
+    const job = this.limit(() => this.upload(meta))
+      .finally(() => done?.().catch(() => undefined))
+      .finally(() => this.pending.delete(job));
     this.pending.add(job);
+  }
+
+  /** Whether a result stored now would be uploaded: not when nothing may be written, nor after the circuit breaker. */
+  get willUpload(): boolean {
+    return this.canWrite && !this.stats.switchedOff && writeLocation(this.settings) !== undefined && !(this.trusted && this.publicKeys.length > 0 && !this.signingKey);
   }
 
   private async upload(meta: EntryMeta): Promise<void> {

@@ -3,10 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalStore } from '../store/local-store.js';
-import { type TaskHost, type TaskOutcome, TaskRunner } from './runner.js';
+import { type RunRequest, type TaskHost, type TaskOutcome, TaskRunner } from './runner.js';
+import type { RemoteTier } from '../remote/remote-cache.js';
+import { storeCache } from '../cache/store-cache.js';
 import { TimingHistory } from '../schedule/timings.js';
 import { runCaptured } from './spawn.js';
 import { simulateMakespan } from '../schedule/simulate.js';
+
+/** The runner over Stride's own store (and a remote behind it), as the adapter builds it in "stride" mode. */
+function newRunner({ store, remote, ...request }: Omit<RunRequest, 'cache'> & { store: LocalStore; remote?: RemoteTier }): TaskRunner {
+  return new TaskRunner({ ...request, cache: storeCache(store, remote) });
+}
 
 /** A host whose tasks are in-memory functions: this pins the runner's own behaviour. */
 function host(options: { fail?: string[]; delayMs?: Record<string, number>; failTimes?: Record<string, number> } = {}) {
@@ -43,19 +50,19 @@ describe('TaskRunner', () => {
   it('runs in dependency order, then restores everything from the store', async () => {
     const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
     const first = host();
-    const cold = await collect(new TaskRunner({ dag: diamond, parallel: 2, store, readCache: true, host: first.impl }));
+    const cold = await collect(newRunner({ dag: diamond, parallel: 2, store, readCache: true, host: first.impl }));
     expect(first.executed[0]).toBe('a');
     expect(first.executed[3]).toBe('d');
     expect(cold.every((o) => o.status === 'success' && o.cache === 'miss')).toBe(true);
 
     const second = host();
-    const warm = await collect(new TaskRunner({ dag: diamond, parallel: 2, store, readCache: true, host: second.impl }));
+    const warm = await collect(newRunner({ dag: diamond, parallel: 2, store, readCache: true, host: second.impl }));
     expect(second.executed).toEqual([]);
     expect(warm.map((o) => o.cache)).toEqual(['local', 'local', 'local', 'local']);
     expect(warm.find((o) => o.id === 'd')?.terminalOutput).toBe('ran d\n');
 
     const skipping = host();
-    await collect(new TaskRunner({ dag: diamond, parallel: 2, store, readCache: false, host: skipping.impl }));
+    await collect(newRunner({ dag: diamond, parallel: 2, store, readCache: false, host: skipping.impl }));
     expect(skipping.executed.sort()).toEqual(['a', 'b', 'c', 'd']);
   });
 
@@ -63,7 +70,7 @@ describe('TaskRunner', () => {
     const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
     const dag = { ids: ['a', 'b', 'c', 'd', 'e'], dependencies: { a: [], b: ['a'], c: [], d: ['b', 'c'], e: [] } };
     const run = host({ fail: ['b'] });
-    const outcomes = await collect(new TaskRunner({ dag, parallel: 3, store, readCache: true, host: run.impl }));
+    const outcomes = await collect(newRunner({ dag, parallel: 3, store, readCache: true, host: run.impl }));
     const status = Object.fromEntries(outcomes.map((o) => [o.id, o.status]));
     expect(status).toEqual({ a: 'success', b: 'failure', c: 'success', d: 'skipped', e: 'success' });
     expect(await store.lookup('h-b')).toBeUndefined();
@@ -73,7 +80,7 @@ describe('TaskRunner', () => {
     const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
     const ids = Array.from({ length: 8 }, (_, i) => `t${i}`);
     const run = host();
-    await collect(new TaskRunner({ dag: { ids, dependencies: {} }, parallel: 3, store, readCache: true, host: run.impl }));
+    await collect(newRunner({ dag: { ids, dependencies: {} }, parallel: 3, store, readCache: true, host: run.impl }));
     expect(run.executed).toHaveLength(8);
     expect(run.maxRunning()).toBe(3);
   });
@@ -90,7 +97,7 @@ describe('TaskRunner', () => {
         return `h-${id}`;
       },
     };
-    await collect(new TaskRunner({ dag, parallel: 1, store, readCache: true, host: slowHash }));
+    await collect(newRunner({ dag, parallel: 1, store, readCache: true, host: slowHash }));
     expect(run.executed).toEqual(['chain1', 'chain2', 'chain3', 'x', 'y']);
   });
 
@@ -98,7 +105,7 @@ describe('TaskRunner', () => {
     const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
     const run = host();
     const impl: TaskHost = { ...run.impl, hash: async () => { throw new Error('the named input "prod" is not defined'); } };
-    const [outcome] = await collect(new TaskRunner({ dag: { ids: ['a'], dependencies: {} }, parallel: 1, store, readCache: true, host: impl }));
+    const [outcome] = await collect(newRunner({ dag: { ids: ['a'], dependencies: {} }, parallel: 1, store, readCache: true, host: impl }));
     expect(outcome?.status).toBe('failure');
     expect(outcome?.terminalOutput).toMatch(/named input "prod"/);
   });
@@ -107,7 +114,7 @@ describe('TaskRunner', () => {
     const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
     const run = host({ failTimes: { flaky: 1 }, fail: ['broken'] });
     const impl: TaskHost = { ...run.impl, limits: () => ({ retries: 2, retryDelayMs: 10 }) };
-    const outcomes = await collect(new TaskRunner({ dag: { ids: ['flaky', 'broken'], dependencies: {} }, parallel: 2, store, readCache: true, host: impl }));
+    const outcomes = await collect(newRunner({ dag: { ids: ['flaky', 'broken'], dependencies: {} }, parallel: 2, store, readCache: true, host: impl }));
     const byId = Object.fromEntries(outcomes.map((o) => [o.id, o]));
     expect(byId.flaky).toMatchObject({ status: 'success', attempts: 2, flaky: true });
     expect(byId.flaky?.terminalOutput).toMatch(/attempt 1 of 3\); retrying in 0s[\s\S]*marked flaky/);
@@ -130,7 +137,7 @@ describe('TaskRunner', () => {
       limits: () => ({ retries: 0, retryDelayMs: 0, timeoutMs: 300 }),
     };
     const started = Date.now();
-    const [outcome] = await collect(new TaskRunner({ dag: { ids: ['slow'], dependencies: {} }, parallel: 1, store, readCache: true, host: impl }));
+    const [outcome] = await collect(newRunner({ dag: { ids: ['slow'], dependencies: {} }, parallel: 1, store, readCache: true, host: impl }));
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(outcome?.status).toBe('failure');
     expect(outcome?.terminalOutput).toMatch(/slow timed out after 0.3s \(its "timeout" option\) and was killed/);
@@ -145,11 +152,11 @@ describe('TaskRunner', () => {
     const run = host({ fail: ['bad'] });
     // bad has the highest priority (a dependant), so it runs first, alone.
     const dag = { ids: [...ids, 'after'], dependencies: { after: ['bad'] } };
-    const outcomes = await collect(new TaskRunner({ dag, parallel: 1, store, readCache: true, bail: true, host: run.impl }));
+    const outcomes = await collect(newRunner({ dag, parallel: 1, store, readCache: true, bail: true, host: run.impl }));
     expect(run.executed).toEqual(['bad']);
     expect(outcomes.filter((o) => o.status === 'skipped').map((o) => o.id).sort()).toEqual(['a', 'after', 'b', 'c', 'd']);
     const withoutBail = host({ fail: ['bad'] });
-    await collect(new TaskRunner({ dag, parallel: 1, store, readCache: false, host: withoutBail.impl }));
+    await collect(newRunner({ dag, parallel: 1, store, readCache: false, host: withoutBail.impl }));
     expect(withoutBail.executed.sort()).toEqual(['a', 'b', 'bad', 'c', 'd']);
   });
 
@@ -166,7 +173,7 @@ describe('TaskRunner', () => {
     const runOnce = async () => {
       const store = new LocalStore(join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache'), tmpdir());
       const run = host({ delayMs });
-      const outcomes = await collect(new TaskRunner({ dag, parallel: 2, store, readCache: true, host: run.impl, estimateMs: (id) => history.estimate(id) }));
+      const outcomes = await collect(newRunner({ dag, parallel: 2, store, readCache: true, host: run.impl, estimateMs: (id) => history.estimate(id) }));
       for (const o of outcomes) history.record(o.id, o.phases.runMs);
       // The runner's choices are its start order; replaying that order with the true durations
       // gives the makespan those choices cost, free of this machine's timer noise.
@@ -196,7 +203,7 @@ describe('TaskRunner', () => {
     };
     const run = host({ delayMs: { c1: 100 } });
     const impl: TaskHost = { ...run.impl, canHashEarly: (id) => id !== 'c5' };
-    const outcomes = await collect(new TaskRunner({ dag: chain, parallel: 1, store, readCache: true, host: impl, remote }));
+    const outcomes = await collect(newRunner({ dag: chain, parallel: 1, store, readCache: true, host: impl, remote }));
     expect(outcomes.every((o) => o.status === 'success' && o.cache === 'miss')).toBe(true);
     expect(asked.map((a) => a.id).sort()).toEqual(['c1', 'c2', 'c3', 'c4', 'c5']);
     const c1Done = outcomes.find((o) => o.id === 'c1')!.endTime;
@@ -208,7 +215,7 @@ describe('TaskRunner', () => {
   it('restores a fully cached chain at once, not one layer after another, and still completes it in order', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'stride-runner-')), 'cache');
     const chain = { ids: ['c1', 'c2', 'c3', 'c4', 'c5'], dependencies: { c2: ['c1'], c3: ['c2'], c4: ['c3'], c5: ['c4'] } };
-    await collect(new TaskRunner({ dag: chain, parallel: 1, store: new LocalStore(dir, tmpdir()), readCache: true, host: host().impl }));
+    await collect(newRunner({ dag: chain, parallel: 1, store: new LocalStore(dir, tmpdir()), readCache: true, host: host().impl }));
     const restoresStarted = new Map<string, number>();
     class SlowRestores extends LocalStore {
       override async restore(...args: Parameters<LocalStore['restore']>) {
@@ -219,7 +226,7 @@ describe('TaskRunner', () => {
     }
     const warm = host();
     const impl: TaskHost = { ...warm.impl, canHashEarly: () => true };
-    const outcomes = await collect(new TaskRunner({ dag: chain, parallel: 1, store: new SlowRestores(dir, tmpdir()), readCache: true, host: impl }));
+    const outcomes = await collect(newRunner({ dag: chain, parallel: 1, store: new SlowRestores(dir, tmpdir()), readCache: true, host: impl }));
     expect(outcomes.map((o) => [o.id, o.cache])).toEqual(chain.ids.map((id) => [id, 'local']));
     expect(warm.executed).toEqual([]);
     const c1Done = outcomes[0]!.endTime;
@@ -228,7 +235,7 @@ describe('TaskRunner', () => {
     // c1 changed: it runs, and nothing after it is restored before it is done.
     restoresStarted.clear();
     const changed: TaskHost = { ...impl, hash: async (id) => (id === 'c1' ? 'h-c1-changed' : `h-${id}`) };
-    const mixed = await collect(new TaskRunner({ dag: chain, parallel: 1, store: new SlowRestores(dir, tmpdir()), readCache: true, host: changed }));
+    const mixed = await collect(newRunner({ dag: chain, parallel: 1, store: new SlowRestores(dir, tmpdir()), readCache: true, host: changed }));
     expect(mixed.map((o) => o.cache)).toEqual(['miss', 'local', 'local', 'local', 'local']);
     for (const id of ['c2', 'c3', 'c4', 'c5']) expect(restoresStarted.get(id), id).toBeGreaterThanOrEqual(mixed[0]!.endTime);
   });
@@ -245,7 +252,7 @@ describe('TaskRunner', () => {
       scheduleUpload: () => undefined,
     };
     const run = host();
-    const outcomes = await collect(new TaskRunner({ dag: chain, parallel: 1, store, readCache: true, host: { ...run.impl, canHashEarly: () => true }, remote }));
+    const outcomes = await collect(newRunner({ dag: chain, parallel: 1, store, readCache: true, host: { ...run.impl, canHashEarly: () => true }, remote }));
     expect(run.executed).toEqual([]);
     expect(outcomes.map((o) => [o.id, o.cache])).toEqual(chain.ids.map((id) => [id, 'remote']));
     expect(outcomes.find((o) => o.id === 'c4')?.terminalOutput).toBe('built elsewhere: c4\n');
@@ -269,7 +276,7 @@ describe('TaskRunner', () => {
       readable: true,
     };
     const outcomes = await collect(
-      new TaskRunner({ dag, parallel: 2, store, readCache: true, host: run.impl, remote, awaitRemoteUntil: (id) => (id === 'mine' ? undefined : start + 1500) }),
+      newRunner({ dag, parallel: 2, store, readCache: true, host: run.impl, remote, awaitRemoteUntil: (id) => (id === 'mine' ? undefined : start + 1500) }),
     );
     const late = outcomes.find((o) => o.id === 'late')!;
     const never = outcomes.find((o) => o.id === 'never')!;

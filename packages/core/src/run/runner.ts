@@ -1,5 +1,4 @@
-import type { RemoteTier } from '../remote/remote-cache.js';
-import type { EntryMeta, LocalStore } from '../store/local-store.js';
+import type { CacheHit, TaskCache } from '../cache/task-cache.js';
 import { compareReady, criticalPathPriorities, dependantsOf, type TaskDag } from '../schedule/critical-path.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { createLimit } from '../util/limit.js';
@@ -85,9 +84,8 @@ export interface TaskHost {
 export interface RunRequest {
   dag: TaskDag;
   parallel: number;
-  store: LocalStore;
-  /** Asked after a local miss; gets every newly stored entry to upload. */
-  remote?: RemoteTier;
+  /** The one cache: its tiers (local store, remote) are its business; the runner asks near, then far. */
+  cache: TaskCache;
   /** False under `--skip-nx-cache`: nothing is restored, results are still stored. */
   readCache: boolean;
   host: TaskHost;
@@ -130,11 +128,11 @@ export class TaskRunner {
   private bailed = false;
   private readonly estimate: (id: string) => number;
   /** Remote lookups started ahead of a task's turn: whether the remote was asked, and what it gave. */
-  private readonly prefetched = new Map<string, Promise<{ asked: boolean; meta?: EntryMeta }>>();
+  private readonly prefetched = new Map<string, Promise<{ asked: boolean; hit?: CacheHit }>>();
   /** Tasks whose local hit an early fetch put there: reported as remote hits. */
   private readonly fetchedEarly = new Set<string>();
   /** Per task that can be restored before its turn: its hit, when it and everything it depends on hit. */
-  private readonly earlyHits = new Map<string, Promise<EntryMeta | undefined>>();
+  private readonly earlyHits = new Map<string, Promise<CacheHit | undefined>>();
   /** Restores started before their tasks' turns: the replayed output, or undefined when the restore failed. */
   private readonly earlyRestores = new Map<string, Promise<{ terminalOutput?: string; ms: number }>>();
 
@@ -175,12 +173,12 @@ export class TaskRunner {
     const limit = createLimit(EARLY_RESTORE_CONCURRENCY);
     for (const id of ordered) {
       if ((this.waitingOn.get(id) ?? 0) === 0) continue;
-      const restore = this.earlyHit(id).then(async (meta) => {
-        if (!meta || outputsOverlapAny(host.outputs(id), (dag.dependencies[id] ?? []).map((dep) => host.outputs(dep)))) return undefined;
+      const restore = this.earlyHit(id).then(async (hit) => {
+        if (!hit || outputsOverlapAny(host.outputs(id), (dag.dependencies[id] ?? []).map((dep) => host.outputs(dep)))) return undefined;
         return await limit(async () => {
           if (this.finished.has(id) || this.bailed) return undefined;
           const started = Date.now();
-          const terminalOutput = await this.tryRestore(id, meta);
+          const terminalOutput = await this.tryRestore(id, hit);
           return { ...(terminalOutput !== undefined ? { terminalOutput } : {}), ms: Date.now() - started };
         });
       });
@@ -189,22 +187,22 @@ export class TaskRunner {
   }
 
   /** The task's hit when it can be known now: it hashes early, and every dependency in the run hits too. */
-  private earlyHit(id: string): Promise<EntryMeta | undefined> {
+  private earlyHit(id: string): Promise<CacheHit | undefined> {
     let pending = this.earlyHits.get(id);
     if (!pending) {
       pending = (async () => {
-        const { host, store, dag } = this.request;
+        const { host, cache, dag } = this.request;
         if ((this.waitingOn.get(id) ?? 0) > 0 && host.canHashEarly?.(id) !== true) return undefined;
         const hash = await host.hash(id);
-        let meta = await store.lookup(hash);
-        if (!meta && this.prefetched.has(id)) {
-          meta = (await this.prefetched.get(id))?.meta;
+        let hit = await cache.lookup(hash, id, 'near');
+        if (!hit && this.prefetched.has(id)) {
+          hit = (await this.prefetched.get(id))?.hit;
           // Brought by the early fetch: a remote hit (probe() tells the case where the import came first).
-          if (meta) this.fetchedEarly.add(id);
+          if (hit) this.fetchedEarly.add(id);
         }
-        if (!meta) return undefined;
+        if (!hit) return undefined;
         const deps = await Promise.all((dag.dependencies[id] ?? []).filter((dep) => this.waitingOn.has(dep)).map((dep) => this.earlyHit(dep)));
-        return deps.every((dep) => dep !== undefined) ? meta : undefined;
+        return deps.every((dep) => dep !== undefined) ? hit : undefined;
       })().catch(() => undefined);
       this.earlyHits.set(id, pending);
     }
@@ -213,23 +211,23 @@ export class TaskRunner {
 
   /**
    * With a remote, downloads start before tasks' turns: every task whose hash
-   * does not read its dependencies' outputs is hashed at once and, on a local
-   * miss, fetched from the remote into the local store (a few at a time,
+   * does not read its dependencies' outputs is hashed at once and, on a near
+   * miss, looked up in the far tiers (landing in the local tier, if any; a few at a time,
    * highest priority first). Restores still happen in dependency order; a
    * fresh machine just stops waiting for one download per layer.
    */
   private prefetch(ordered: readonly string[]): void {
-    const { remote, readCache, host, store } = this.request;
-    if (!remote || !readCache) return;
+    const { cache, readCache, host } = this.request;
+    if (!cache.hasFar || !readCache) return;
     const limit = createLimit(PREFETCH_CONCURRENCY);
     for (const id of ordered) {
       if ((this.waitingOn.get(id) ?? 0) === 0 || host.canHashEarly?.(id) !== true) continue;
-      const job = limit(async (): Promise<{ asked: boolean; meta?: EntryMeta }> => {
+      const job = limit(async (): Promise<{ asked: boolean; hit?: CacheHit }> => {
         if (this.finished.has(id) || this.bailed) return { asked: false };
         const hash = await host.hash(id);
-        if (await store.lookup(hash)) return { asked: false };
-        const meta = await remote.fetch(hash, id);
-        return { asked: true, ...(meta ? { meta } : {}) };
+        if (await cache.lookup(hash, id, 'near')) return { asked: false };
+        const hit = await cache.lookup(hash, id, 'far');
+        return { asked: true, ...(hit ? { hit } : {}) };
       }).catch(() => ({ asked: false }));
       this.prefetched.set(id, job);
     }
@@ -251,23 +249,25 @@ export class TaskRunner {
   private async probe(id: string): Promise<void> {
     const startTime = Date.now();
     const phases = noPhases();
+    const { cache, readCache } = this.request;
     let hash: string;
-    let hit: EntryMeta | undefined;
+    let hit: CacheHit | undefined;
     const early = this.earlyRestores.get(id);
     let refusedEarly = false;
     try {
       hash = await this.request.host.hash(id);
-      hit = this.request.readCache ? await this.request.store.lookup(hash) : undefined;
+      hit = readCache ? await cache.lookup(hash, id, 'near') : undefined;
       // An early fetch imports before it settles: a hit may be its work, so wait for its word (it is done or nearly).
-      if (hit && this.prefetched.has(id) && (await this.prefetched.get(id))?.meta) this.fetchedEarly.add(id);
-      if (early && (await this.earlyHit(id))?.hash === hash) {
+      if (hit && this.prefetched.has(id) && (await this.prefetched.get(id))?.hit) this.fetchedEarly.add(id);
+      const earlyFound = early ? await this.earlyHit(id) : undefined;
+      if (early && earlyFound?.hash === hash) {
         this.probing--;
         phases.hashMs = Date.now() - startTime;
         const restoredEarly = await early;
         if (restoredEarly.terminalOutput !== undefined) {
-          const cache: CacheStatus = this.fetchedEarly.has(id) ? 'remote' : 'local';
+          const source: CacheStatus = this.fetchedEarly.has(id) ? 'remote' : 'local';
           phases.restoreMs = restoredEarly.ms;
-          this.complete({ ...this.blank(id, startTime), hash, cache, status: 'success', terminalOutput: restoredEarly.terminalOutput, endTime: Date.now(), phases, savedMs: hit?.durationMs ?? 0 });
+          this.complete({ ...this.blank(id, startTime), hash, cache: source, status: 'success', terminalOutput: restoredEarly.terminalOutput, endTime: Date.now(), phases, savedMs: earlyFound.durationMs });
           this.pump();
           return;
         }
@@ -286,12 +286,12 @@ export class TaskRunner {
     const hashedAt = Date.now();
     phases.hashMs = hashedAt - startTime;
     if (refusedEarly) hit = undefined;
-    let cache: CacheStatus = hit && this.fetchedEarly.has(id) ? 'remote' : 'local';
-    if (!hit && !refusedEarly && this.request.readCache && this.request.remote) {
+    let source: CacheStatus = hit && this.fetchedEarly.has(id) ? 'remote' : 'local';
+    if (!hit && !refusedEarly && readCache && cache.hasFar) {
       // Outside the lookup window: a download must not hold up the slots.
       const early = await this.prefetched.get(id);
-      hit = early?.asked ? early.meta : await this.request.remote.fetch(hash, id);
-      cache = 'remote';
+      hit = early?.asked ? early.hit : await cache.lookup(hash, id, 'far');
+      source = 'remote';
       const asked = this.request.awaitRemoteUntil?.(id);
       // Bounded whatever the plan says: a wait is for another machine's upload, never for ever.
       const deadline = asked === undefined || Number.isNaN(asked) ? undefined : Math.min(asked, Date.now() + MAX_AWAIT_REMOTE_MS);
@@ -304,7 +304,7 @@ export class TaskRunner {
     const restored = hit ? await this.tryRestore(id, hit) : undefined;
     if (restored !== undefined) {
       phases.restoreMs = Date.now() - hashedAt - (phases.waitMs ?? 0);
-      this.complete({ ...this.blank(id, startTime), hash, cache, status: 'success', terminalOutput: restored, endTime: Date.now(), phases, savedMs: hit?.durationMs ?? 0 });
+      this.complete({ ...this.blank(id, startTime), hash, cache: source, status: 'success', terminalOutput: restored, endTime: Date.now(), phases, savedMs: hit?.durationMs ?? 0 });
     } else if (this.bailed) {
       this.skip(id, Date.now());
     } else {
@@ -320,21 +320,21 @@ export class TaskRunner {
    * waits), until it appears or the deadline passes (then the task runs here:
    * a late or failed machine costs time, never the build).
    */
-  private async awaitOtherMachine(hash: string, id: string, deadline: number): Promise<EntryMeta | undefined> {
-    const remote = this.request.remote as RemoteTier;
-    while (Date.now() < deadline && remote.readable !== false && !this.bailed) {
+  private async awaitOtherMachine(hash: string, id: string, deadline: number): Promise<CacheHit | undefined> {
+    const { cache } = this.request;
+    while (Date.now() < deadline && cache.farReadable && !this.bailed) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(AWAIT_POLL_MS, Math.max(0, deadline - Date.now()))));
-      const meta = await remote.fetch(hash, id);
-      if (meta) return meta;
+      const hit = await cache.lookup(hash, id, 'far');
+      if (hit) return hit;
     }
     return undefined;
   }
 
-  private async tryRestore(id: string, meta: EntryMeta): Promise<string | undefined> {
+  private async tryRestore(id: string, hit: CacheHit): Promise<string | undefined> {
     try {
-      return (await this.request.store.restore(meta, this.request.host.outputs(id))).terminalOutput;
+      return await this.request.cache.restore(hit, this.request.host.outputs(id));
     } catch (error) {
-      this.warnings.push(`${id}: could not restore ${meta.hash}, running it instead: ${errorMessage(error)}`);
+      this.warnings.push(`${id}: could not restore ${hit.hash}, running it instead: ${errorMessage(error)}`);
       return undefined;
     }
   }
@@ -364,7 +364,7 @@ export class TaskRunner {
    * output alone; what is shown now includes the failed attempts before it.
    */
   private async execute(id: string, hash: string, phases: TaskPhases): Promise<TaskOutcome> {
-    const { host, store } = this.request;
+    const { host, cache } = this.request;
     const limits = host.limits?.(id) ?? noLimits;
     const startTime = Date.now();
     let shown = '';
@@ -387,10 +387,10 @@ export class TaskRunner {
     this.warnings.push(...(result.warnings ?? []));
     if (result.success) {
       try {
-        const meta = await store.save({ hash, taskId: id, durationMs: lastAttemptMs, outputs: host.outputs(id), terminalOutput: result.terminalOutput });
-        this.request.remote?.scheduleUpload(meta);
+        await cache.put({ hash, taskId: id, durationMs: lastAttemptMs, outputs: host.outputs(id), terminalOutput: result.terminalOutput });
       } catch (error) {
-        this.warnings.push(`${id}: could not store the result in the local store: ${errorMessage(error)}`);
+        // The cache says which tier failed ("in the local store: ...").
+        this.warnings.push(`${id}: could not store the result ${errorMessage(error)}`);
       }
       phases.storeMs = Date.now() - ranAt;
     }

@@ -9,7 +9,6 @@ import {
   FileIndex,
   listWorkspaceFiles,
   maskSecrets,
-  OutputsOnDisk,
   secretMasker,
   renderHtmlReport,
   type RunRecord,
@@ -29,8 +28,8 @@ import { TaskEnvironments } from './task-env.js';
 import { NxTaskHasher } from './task-hasher.js';
 import { runLimits } from './validate-options.js';
 import { targetOf } from './task-id.js';
-import { loadRunTrust, openRemote, storeTrust } from './open-remote.js';
-import { guardRemote, openCacheDirectory, RunStore } from './cache-directory.js';
+import { loadRunTrust } from './open-remote.js';
+import { openRunCache } from './open-cache.js';
 import { loadShardWaits } from './shard-plan.js';
 import { adoptNxInvocation } from '../parallel.js';
 
@@ -98,17 +97,10 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
   const hasher = new NxTaskHasher(root, context.projectGraph, taskGraph, context.nxJsonConfiguration, new FileIndex(files), fileHasher, environments);
   const scratch = new WorkerScratch(context);
 
-  const outputsOnDisk = new OutputsOnDisk(root, join(settings.strideDir, 'outputs.json'));
-  const outputsWarning = await outputsOnDisk.load();
   // Who this run is (its scope, its keys): what the store records, signs and requires of what it restores.
   const trust = loadRunTrust(settings);
-  // A path that can never be a folder stops the run here; a read-only or full one only degrades it.
-  const cacheDirectory = await openCacheDirectory(settings.cacheDirectory, settings.cacheDirectorySetting);
-  const store = new RunStore(settings.cacheDirectory, root, outputsOnDisk, settings.cacheDirectorySetting, cacheDirectory.writable ? undefined : { ...cacheDirectory, remoteSkipped: settings.remote !== undefined }, storeTrust(trust));
-  // A run killed mid-write leaves a temp entry behind; the next run clears it.
-  await store.removeAbandonedTemps().catch(() => 0);
-  // Remote hits land in the local store: with a directory that takes no writes, the remote has nothing to give.
-  const remote = cacheDirectory.writable ? await openRemote(settings, store, trust) : undefined;
+  // The one cache the runner talks to, with the tiers `localCache` asks for.
+  const { cache, remote, warnings: cacheWarnings, save: saveCacheState } = await openRunCache(settings, root, trust);
   lap('remoteSetupMs');
   const timingsFile = join(settings.strideDir, 'timings.json');
   const { history, warning: timingsWarning } = await TimingHistory.load(timingsFile, targetOf);
@@ -133,8 +125,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
   const runner = new TaskRunner({
     dag,
     parallel,
-    store,
-    ...(remote ? { remote: guardRemote(remote, store) } : {}),
+    cache,
     readCache: process.env.NX_SKIP_NX_CACHE !== 'true',
     estimateMs,
     bail: process.env.STRIDE_BAIL === 'true',
@@ -166,12 +157,14 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
   if (loadWarning) runner.warnings.push(loadWarning);
   if (environments.warning) runner.warnings.push(environments.warning);
   if (timingsWarning) runner.warnings.push(timingsWarning);
-  if (outputsWarning) runner.warnings.push(outputsWarning);
-  const nxCached = taskIds.filter((id) => taskGraph.tasks[id]?.cache === true);
-  if (nxCached.length > 0) {
+  runner.warnings.push(...cacheWarnings);
+  const mismatched = settings.localCache === 'nx' ? taskIds.filter((id) => taskGraph.tasks[id]?.cache !== true) : taskIds.filter((id) => taskGraph.tasks[id]?.cache === true);
+  if (mismatched.length > 0) {
+    const which = `${mismatched.slice(0, 3).join(', ')}${mismatched.length > 3 ? ` and ${mismatched.length - 3} more` : ''}`;
     runner.warnings.push(
-      `Nx's own cache is also on for ${nxCached.slice(0, 3).join(', ')}${nxCached.length > 3 ? ` and ${nxCached.length - 3} more` : ''}: ` +
-        'set "cache": false for these targets (nx g @stride/nx:init does it), or every output is stored twice',
+      settings.localCache === 'nx'
+        ? `Nx's own cache is off for ${which}, and with localCache "nx" (${settings.localCacheSetting}) Stride keeps no local copy: nothing is cached locally for them; run nx g @stride/nx:init to set "cache": true`
+        : `Nx's own cache is also on for ${which}: set "cache": false for these targets (nx g @stride/nx:init does it), or every output is stored twice`,
     );
   }
 
@@ -210,12 +203,13 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     if (outcomes.some((o) => o.attempts > 0) || remote?.timingsNeedReplacing) remote?.scheduleTimingsUpload(() => history.toJSON());
     // A long flush must not look like a hang: say what is being waited for.
     if (remote && remote.pendingUploads > 0) process.stdout.write(`Stride: finishing ${remote.pendingUploads} uploads to the remote cache...\n`);
-    await remote?.flush();
+    await cache.flush();
     lap('remoteFlushMs');
     await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
-    await outputsOnDisk.save().catch((error: unknown) => runner.warnings.push(`could not save the record of restored outputs: ${String(error)}`));
+    const stateWarning = await saveCacheState();
+    if (stateWarning) runner.warnings.push(stateWarning);
     lap('saveFileHashesMs');
-    const warnings = [...runner.warnings, ...store.warnings, ...(store.warning ? [store.warning] : []), ...(remote?.warnings ?? [])];
+    const warnings = [...runner.warnings, ...cache.warnings];
     const record = buildRunRecord({ startedAt, endedAt: Date.now(), parallel, dag, estimateMs, outcomes, warnings, setup, ...(remote ? { remote: remote.stats } : {}) });
     // A full disk must not turn a finished build into a failed one at its last step.
     await writeRunRecord(join(settings.strideDir, 'runs'), record).catch((error: unknown) => record.warnings.push(`could not write the run record in ${join(settings.strideDir, 'runs')}: ${errorMessage(error)}`));

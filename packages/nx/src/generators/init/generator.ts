@@ -1,19 +1,24 @@
 import {
   formatFiles,
   getProjects,
+  type NxJsonConfiguration,
   readNxJson,
   type Tree,
   updateNxJson,
   updateProjectConfiguration,
 } from '@nx/devkit';
 import type { InitGeneratorOptions } from './schema.js';
+import { PLUGIN_NAME, pluginOptions, readLocalCache, type LocalCacheMode } from '../../settings.js';
 import { STRIDE_EXECUTOR, wrapTarget } from './wrap-target.js';
 
 /**
- * `nx g @stride/nx:init [--wrap=build,test]`: wires Stride into the
- * workspace. Running it again changes nothing.
+ * `nx g @stride/nx:init [--wrap=build,test] [--localCache=nx|stride]`: wires
+ * Stride into the workspace. Running it again changes nothing, except to
+ * follow a changed `localCache` mode (the option, STRIDE_LOCAL_CACHE, or
+ * nx.json): that is the migration from one mode to the other.
  */
-export async function initGenerator(tree: Tree, options: InitGeneratorOptions): Promise<void> {
+export async function initGenerator(tree: Tree, options: InitGeneratorOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const mode = chooseMode(tree, options, env);
   // No entry in nx.json `plugins`: Nx would start a plugin worker for it on every run (about
   // 0.3 s) and the executor needs none. A team adds the entry only to keep settings there.
   const gitignore = tree.exists('.gitignore') ? (tree.read('.gitignore', 'utf8') ?? '') : '';
@@ -35,27 +40,67 @@ export async function initGenerator(tree: Tree, options: InitGeneratorOptions): 
       if (changed) updateProjectConfiguration(tree, name, { ...project, targets });
     }
   }
-  // Stride caches its targets itself; Nx caching them too would store every output
-  // twice and restore behind Stride's back. This is set per target name, not under
+  // In "stride" mode Stride caches its targets itself, and Nx caching them too would store
+  // every output twice and restore behind Stride's back: cache false. In "nx" mode Nx's
+  // local cache is the only local copy: cache true. This is set per target name, not under
   // an "@stride/nx:run" executor key: Nx 24 applies only one targetDefaults entry
   // per target, so an executor entry would hide the user's name-keyed defaults
-  // (dependsOn, inputs, outputs) from every wrapped target.
+  // (dependsOn, inputs, outputs) from every wrapped target. A `cache` written on a
+  // project's own target (kept when it was wrapped) would override the default, so it
+  // follows the mode too.
+  const nxCache = mode === 'nx';
   const strideTargetNames = new Set(targetsToWrap);
-  for (const [, project] of getProjects(tree)) {
-    for (const [targetName, target] of Object.entries(project.targets ?? {})) {
-      if (target.executor === STRIDE_EXECUTOR) strideTargetNames.add(targetName);
+  for (const [name, project] of getProjects(tree)) {
+    let changed = false;
+    const targets = { ...(project.targets ?? {}) };
+    for (const [targetName, target] of Object.entries(targets)) {
+      if (target.executor !== STRIDE_EXECUTOR) continue;
+      strideTargetNames.add(targetName);
+      if (target.cache !== undefined && target.cache !== nxCache) {
+        targets[targetName] = { ...target, cache: nxCache };
+        changed = true;
+      }
     }
+    if (changed) updateProjectConfiguration(tree, name, { ...project, targets });
   }
   const nxJsonAfter = readNxJson(tree) ?? {};
   const defaults = { ...(nxJsonAfter.targetDefaults ?? {}) };
   for (const name of [...strideTargetNames].sort()) {
     const existing = defaults[name];
     // Nx 24 also allows a list of filtered defaults per key; a user who wrote one keeps it.
-    if (!Array.isArray(existing)) defaults[name] = { ...(existing ?? {}), cache: false };
+    if (!Array.isArray(existing)) defaults[name] = { ...(existing ?? {}), cache: nxCache };
   }
   nxJsonAfter.targetDefaults = defaults;
+  if (options.localCache !== undefined) writeMode(nxJsonAfter, mode);
   updateNxJson(tree, nxJsonAfter);
   if (!options.skipFormat) await formatFiles(tree);
+}
+
+/**
+ * The mode to set up for: `--localCache` when given, else what a run would
+ * read (STRIDE_LOCAL_CACHE, then nx.json, then the default). A bad value is
+ * refused with the setting, the value and the fix.
+ */
+function chooseMode(tree: Tree, options: InitGeneratorOptions, env: NodeJS.ProcessEnv): LocalCacheMode {
+  if (options.localCache !== undefined) {
+    return readLocalCache({ localCache: options.localCache }, {}).mode;
+  }
+  return readLocalCache(pluginOptions(readNxJson(tree) ?? {}), env).mode;
+}
+
+/**
+ * Keeps the mode chosen with `--localCache` where every run reads it: the
+ * plugin entry's options (added when missing; Nx then starts a plugin worker
+ * per run, about 0.17 s, which STRIDE_LOCAL_CACHE avoids).
+ */
+function writeMode(nxJson: NxJsonConfiguration, mode: LocalCacheMode): void {
+  const plugins = [...(nxJson.plugins ?? [])];
+  const at = plugins.findIndex((entry) => (typeof entry === 'string' ? entry : entry.plugin) === PLUGIN_NAME);
+  const entry = plugins[at];
+  if (entry === undefined) plugins.push({ plugin: PLUGIN_NAME, options: { localCache: mode } });
+  else if (typeof entry === 'string') plugins[at] = { plugin: PLUGIN_NAME, options: { localCache: mode } };
+  else plugins[at] = { ...entry, options: { ...((entry.options as Record<string, unknown> | undefined) ?? {}), localCache: mode } };
+  nxJson.plugins = plugins;
 }
 
 export default initGenerator;
