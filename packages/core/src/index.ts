@@ -21,7 +21,7 @@ export { TimingHistory, mergeTimings, parseTimings, timingsFromJson, DEFAULT_EST
 export { simulateMakespan, simulateMachines, makespanLowerBound, criticalPathOrder, nxReadyOrder, type ReadyOrder } from './schedule/simulate.js';
 export { randomDag, seededRandom, skewedDag, chainDag, fanDag, diamondDag, type TimedDag } from './schedule/random-dag.js';
 export { planShards, shardSpread, type ShardRequest, type ShardPlan, type Shard } from './schedule/shard.js';
-export { TieredCache, LocalTier, LandingRemoteTier, DirectRemoteTier, restoreArtifact, storeCache, type ArtifactRemote, type CacheHit, type CacheTier, type HitSource, type Reach, type ResultToStore, type TaskCache, type RemoteExtras } from './cache/index.js';
+export { TieredCache, UncachedTasks, LocalTier, LandingRemoteTier, DirectRemoteTier, restoreArtifact, storeCache, type ArtifactRemote, type CacheHit, type CacheTier, type HitSource, type Reach, type ResultToStore, type TaskCache, type RemoteExtras } from './cache/index.js';
 export { TaskRunner, type CacheStatus, type TaskStatus, type TaskOutcome, type TaskPhases, type TaskHost, type TaskLimits, type ExecutionResult, type RunRequest } from './run/runner.js';
 export { buildRunRecord, writeRunRecord, type RunRecord, type RunRecordTask, type RunRecordInput } from './run/run-record.js';
 export { runCaptured, type CapturedRun, type SpawnRequest } from './run/spawn.js';

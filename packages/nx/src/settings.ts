@@ -12,7 +12,9 @@ export interface StrideSettings {
   cacheDirectory: string;
   /** Where it was set, for messages: the variable or the nx.json option. */
   cacheDirectorySetting: string;
+  /** The local store's size limit, applied after every run that stored something, and where it was set. */
   maxCacheBytes: number;
+  maxCacheSizeSetting: string;
   maxCacheAgeMs: number;
   /** The S3 remote cache; undefined when no bucket is configured (local store only). */
   remote: RemoteSettings | undefined;
@@ -74,13 +76,31 @@ export function readSettings(root: string, nxJson: NxJsonConfiguration, env: Nod
     strideDir: join(root, '.stride'),
     cacheDirectory: isAbsolute(cacheDirectory) ? cacheDirectory : join(root, cacheDirectory),
     cacheDirectorySetting: cacheSetting,
-    maxCacheBytes: parseSize(options.maxCacheSize ?? DEFAULTS.maxCacheSize, 'plugins[@stride/nx].options.maxCacheSize'),
+    ...readMaxCacheSize(options, nxJson, env),
     maxCacheAgeMs: parseAge(options.maxCacheAge ?? DEFAULTS.maxCacheAge, 'plugins[@stride/nx].options.maxCacheAge'),
     remote,
     trust: remote ? { scope: remote.scope, publicKeys: remote.publicKeys } : trustWithoutBucket(options.remote, env),
     localCache: localCache.mode,
     localCacheSetting: localCache.setting,
   };
+}
+
+/**
+ * The local store's size limit: Stride's own option when set (it is about
+ * Stride's store alone), else Nx's (`NX_MAX_CACHE_SIZE`, then nx.json
+ * `maxCacheSize`, as Nx reads them), else 10GB.
+ */
+function readMaxCacheSize(options: Record<string, unknown>, nxJson: NxJsonConfiguration, env: NodeJS.ProcessEnv): { maxCacheBytes: number; maxCacheSizeSetting: string } {
+  const nxValue = (nxJson as { maxCacheSize?: unknown }).maxCacheSize;
+  const [value, setting] =
+    options.maxCacheSize !== undefined
+      ? [options.maxCacheSize, 'plugins[@stride/nx].options.maxCacheSize']
+      : env.NX_MAX_CACHE_SIZE !== undefined && env.NX_MAX_CACHE_SIZE !== ''
+        ? [env.NX_MAX_CACHE_SIZE, 'NX_MAX_CACHE_SIZE (environment)']
+        : nxValue !== undefined
+          ? [nxValue, 'maxCacheSize in nx.json']
+          : [DEFAULTS.maxCacheSize, 'the default'];
+  return { maxCacheBytes: parseSize(value, setting), maxCacheSizeSetting: setting };
 }
 
 /**

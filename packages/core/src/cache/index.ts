@@ -5,3 +5,4 @@ export { TieredCache } from './tiered-cache.js';
 export { storeCache } from './store-cache.js';
 export { DirectRemoteTier, type ArtifactRemote } from './direct-remote-tier.js';
 export { restoreArtifact } from './artifact-restore.js';
+export { UncachedTasks } from './uncached-tasks.js';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DirectRemoteTier, LocalStore, OutputsOnDisk, type RemoteCache, storeCache, type TaskCache, TieredCache } from '@stride/core';
+import { collectGarbage, DirectRemoteTier, LocalStore, OutputsOnDisk, type RemoteCache, storeCache, type TaskCache, TieredCache } from '@stride/core';
 import type { StrideSettings } from '../settings.js';
 import { guardRemote, openCacheDirectory, RunStore } from './cache-directory.js';
 import { openRemote, type RunTrust, storeTrust } from './open-remote.js';
@@ -13,6 +13,12 @@ export interface RunCache {
   warnings: string[];
   /** End-of-run bookkeeping (the record of restored outputs); a failure is a warning. */
   save(): Promise<string | undefined>;
+  /**
+   * Keeps the local store within its size and age limits, as Nx trims its own
+   * cache after a run; called only after a run that stored something (a fully
+   * cached run lists nothing). A failure is a warning.
+   */
+  trim(): Promise<string | undefined>;
 }
 
 /**
@@ -44,6 +50,11 @@ async function openStrideStore(settings: StrideSettings, root: string, trust: Ru
     remote,
     warnings: outputsWarning ? [outputsWarning] : [],
     save: () => outputsOnDisk.save().then(() => undefined, (error: unknown) => `could not save the record of restored outputs: ${String(error)}`),
+    trim: () =>
+      collectGarbage(store, { maxBytes: settings.maxCacheBytes, maxAgeMs: settings.maxCacheAgeMs }).then(
+        () => undefined,
+        (error: unknown) => `could not keep the local store ${settings.cacheDirectory} within ${settings.maxCacheSizeSetting}: ${String(error)}`,
+      ),
   };
 }
 
@@ -55,7 +66,8 @@ async function openStrideStore(settings: StrideSettings, root: string, trust: Ru
  * removed once they are. No bucket: the batch only runs what Nx missed.
  */
 async function openBehindNx(settings: StrideSettings, root: string, trust: RunTrust): Promise<RunCache> {
-  const none = { save: async () => undefined };
+  // Nx's local cache is Nx's to trim (its maxCacheSize); Stride keeps nothing to trim.
+  const none = { save: async () => undefined, trim: async () => undefined };
   if (!settings.remote) return { cache: new TieredCache([]), remote: undefined, warnings: [], ...none };
   const transit = join(settings.strideDir, 'transit');
   const folder = await openCacheDirectory(transit, 'the transit folder .stride/transit (localCache "nx")');

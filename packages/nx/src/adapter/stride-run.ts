@@ -16,14 +16,16 @@ import {
   type TaskDag,
   TaskRunner,
   TimingHistory,
+  UncachedTasks,
   toChromeTrace,
   writeFileAtomic,
   writeRunRecord,
 } from '@stride/core';
-import { readSettings, type StrideSettings } from '../settings.js';
+import { type LocalCacheMode, readSettings, type StrideSettings } from '../settings.js';
 import { executeTask, WorkerScratch } from './execute-task.js';
 import { isStreaming, printTaskOutput } from './live-output.js';
 import { resolveTaskOptions } from './task-options.js';
+import { followNxReset } from './nx-reset.js';
 import { TaskEnvironments } from './task-env.js';
 import { NxTaskHasher } from './task-hasher.js';
 import { runLimits } from './validate-options.js';
@@ -46,11 +48,15 @@ type NxTaskStatus = 'success' | 'failure' | 'local-cache' | 'remote-cache';
  * How Nx should show and count a task: a restore from Stride's store as
  * Nx's `[local cache]`, from the bucket as `[remote cache]`, so Nx's own
  * summary ("Cache: 3/3 hit", "Nx read the output from the cache...") tells the
- * truth. Nx does not store results with a cache status again.
+ * truth. Nx stores no result that carries a cache status, so with Nx's local
+ * cache in front (localCache "nx") a remote hit is reported as a success
+ * instead: Nx then keeps it, and the next run is Nx's own local hit.
  */
-function nxStatus(outcome: TaskOutcome): NxTaskStatus {
+function nxStatus(outcome: TaskOutcome, localCache: LocalCacheMode): NxTaskStatus {
   if (outcome.status !== 'success') return 'failure';
-  return outcome.cache === 'local' ? 'local-cache' : outcome.cache === 'remote' ? 'remote-cache' : 'success';
+  if (outcome.cache === 'local') return 'local-cache';
+  if (outcome.cache === 'remote') return localCache === 'nx' ? 'success' : 'remote-cache';
+  return 'success';
 }
 
 /**
@@ -87,6 +93,9 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     setup[name] = now - mark;
     mark = now;
   };
+  // Before anything is read from .stride: after `nx reset`, Stride's store and caches start over too.
+  const resetNotice = settings.localCache === 'stride' ? await followNxReset(root, settings.strideDir, settings.cacheDirectory) : undefined;
+  if (resetNotice) process.stdout.write(`Stride: ${resetNotice}\n`);
   lap('settingsMs');
   const files = await listWorkspaceFiles(root);
   lap('listFilesMs');
@@ -100,7 +109,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
   // Who this run is (its scope, its keys): what the store records, signs and requires of what it restores.
   const trust = loadRunTrust(settings);
   // The one cache the runner talks to, with the tiers `localCache` asks for.
-  const { cache, remote, warnings: cacheWarnings, save: saveCacheState } = await openRunCache(settings, root, trust);
+  const { cache, remote, warnings: cacheWarnings, save: saveCacheState, trim: trimCache } = await openRunCache(settings, root, trust);
   lap('remoteSetupMs');
   const timingsFile = join(settings.strideDir, 'timings.json');
   const { history, warning: timingsWarning } = await TimingHistory.load(timingsFile, targetOf);
@@ -122,10 +131,12 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
   };
   // Read (and checked) whenever STRIDE_SHARD_PLAN is set; waited on only when the machines share through the bucket.
   const shardWaits = process.env.STRIDE_SHARD_PLAN ? loadShardWaits(process.env.STRIDE_SHARD_PLAN, root, startedAt) : undefined;
+  // `"cache": false` in a task's options (either mode), or on its target with Nx's cache in front: never restored nor stored.
+  const isCached = (id: string): boolean => optionsOf(id).cache !== false && (settings.localCache !== 'nx' || taskGraph.tasks[id]?.cache !== false);
   const runner = new TaskRunner({
     dag,
     parallel,
-    cache,
+    cache: new UncachedTasks(cache, isCached),
     readCache: process.env.NX_SKIP_NX_CACHE !== 'true',
     estimateMs,
     bail: process.env.STRIDE_BAIL === 'true',
@@ -163,7 +174,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     const which = `${mismatched.slice(0, 3).join(', ')}${mismatched.length > 3 ? ` and ${mismatched.length - 3} more` : ''}`;
     runner.warnings.push(
       settings.localCache === 'nx'
-        ? `Nx's own cache is off for ${which}, and with localCache "nx" (${settings.localCacheSetting}) Stride keeps no local copy: nothing is cached locally for them; run nx g @stride/nx:init to set "cache": true`
+        ? `Nx's own cache is off for ${which}, and with localCache "nx" (${settings.localCacheSetting}) Stride keeps no local copy: they are neither restored nor stored anywhere, as Nx does for "cache": false; if init set that up for the "stride" mode, run nx g @stride/nx:init to set "cache": true`
         : `Nx's own cache is also on for ${which}: set "cache": false for these targets (nx g @stride/nx:init does it), or every output is stored twice`,
     );
   }
@@ -187,7 +198,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
         task: outcome.id,
         result: {
           success: outcome.status === 'success',
-          status: nxStatus(outcome),
+          status: nxStatus(outcome, settings.localCache),
           terminalOutput: streaming ? '' : terminalOutput,
           startTime: outcome.startTime,
           endTime: outcome.endTime,
@@ -208,6 +219,10 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
     const stateWarning = await saveCacheState();
     if (stateWarning) runner.warnings.push(stateWarning);
+    if (outcomes.some((o) => o.cache === 'miss' && o.status === 'success')) {
+      const trimWarning = await trimCache();
+      if (trimWarning) runner.warnings.push(trimWarning);
+    }
     lap('saveFileHashesMs');
     const warnings = [...runner.warnings, ...cache.warnings];
     const record = buildRunRecord({ startedAt, endedAt: Date.now(), parallel, dag, estimateMs, outcomes, warnings, setup, ...(remote ? { remote: remote.stats } : {}) });

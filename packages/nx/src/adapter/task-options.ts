@@ -14,12 +14,13 @@ export function resolveTaskOptions(task: Task, target: TargetConfiguration | und
   return merged;
 }
 
-/** Options that say how to run a task, not what it computes: they stay out of its hash. */
-const RUN_LIMIT_OPTIONS = ['retries', 'retryDelay', 'timeout'] as const;
+/** Options that say how to run or cache a task, not what it computes: they stay out of its hash. */
+const RUN_LIMIT_OPTIONS = ['retries', 'retryDelay', 'timeout', 'cache'] as const;
 
 /**
- * The options minus `retries`, `retryDelay` and `timeout`: raising a timeout
- * or adding retries must not throw away a cached result that is still right.
+ * The options minus `retries`, `retryDelay`, `timeout` and `cache`: raising a
+ * timeout, adding retries or turning caching back on must not throw away a
+ * cached result that is still right.
  */
 export function withoutRunLimits(options: Record<string, unknown>): Record<string, unknown> {
   const rest = { ...options };

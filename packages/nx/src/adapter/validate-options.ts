@@ -36,6 +36,7 @@ export function validateRunOptions(taskId: string, raw: Record<string, unknown>)
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
     fail('options', options, '"options" must be an object', 'e.g. "options": { "main": "src/index.ts" }');
   }
+  if (raw.cache !== undefined && typeof raw.cache !== 'boolean') fail('cache', raw.cache, '"cache" must be true or false', 'e.g. "cache": false to run the task every time, never restored nor stored');
   const { retries } = raw;
   if (retries !== undefined && !(typeof retries === 'number' && Number.isInteger(retries) && retries >= 0 && retries <= 10)) {
     fail('retries', retries, '"retries" must be a whole number from 0 to 10', 'e.g. "retries": 2');

@@ -10,6 +10,8 @@ export interface RunExecutorOptions {
   retries?: number;
   /** Wait before the first retry (doubled before each next one): milliseconds or "2s". */
   retryDelay?: number | string;
+  /** False: Stride never restores nor stores the task (it runs every time). */
+  cache?: boolean;
   /** Kill the task (and its child processes) after this long: milliseconds or "10m". */
   timeout?: number | string;
 }
