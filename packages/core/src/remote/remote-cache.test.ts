@@ -78,7 +78,8 @@ describe('RemoteCache against a real S3 server', () => {
     expect(hit.terminalOutput).toBe('built a\n');
     expect(readFileSync(join(b.root, 'dist/out.bin'))).toEqual(Buffer.from(content));
     for (const { store } of [a, b]) expect(readdirSync(join(store.dir, '.tmp')).filter((f) => f.startsWith('remote-'))).toEqual([]);
-  });
+    // The first case pays for loading the AWS SDK's credential chain, which takes seconds on a loaded 2-core machine.
+  }, 30_000);
 
   it('checks for an existing object before uploading a hash this run never looked up', async () => {
     const settings = settingsFor(`p-${randomBytes(4).toString('hex')}`);
