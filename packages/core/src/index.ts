@@ -23,7 +23,7 @@ export { randomDag, seededRandom, skewedDag, chainDag, fanDag, diamondDag, type 
 export { planShards, shardSpread, type ShardRequest, type ShardPlan, type Shard } from './schedule/shard.js';
 export { TieredCache, UncachedTasks, LocalTier, LandingRemoteTier, DirectRemoteTier, restoreArtifact, storeCache, type ArtifactRemote, type CacheHit, type CacheTier, type HitSource, type Reach, type ResultToStore, type TaskCache, type RemoteExtras } from './cache/index.js';
 export { TaskRunner, type CacheStatus, type TaskStatus, type TaskOutcome, type TaskPhases, type TaskHost, type TaskLimits, type ExecutionResult, type RunRequest } from './run/runner.js';
-export { buildRunRecord, writeRunRecord, type RunRecord, type RunRecordTask, type RunRecordInput } from './run/run-record.js';
+export { buildRunRecord, writeRunRecord, type RunRecord, type RunRecordTask, type RunRecordInput, type MissCauses } from './run/run-record.js';
 export { runCaptured, type CapturedRun, type SpawnRequest } from './run/spawn.js';
 export { parseRemoteSettings, refuseSecretSetting, isValidBucketName, checkScope, TRUSTED_SCOPE, DEFAULT_SCOPE, type RemoteSettings, type RemoteMode } from './remote/settings.js';
 export { runKind, readOrder, writeLocation, PULL_REQUEST_SCOPE_PREFIX, type RunKind, type Location } from './remote/locations.js';
@@ -46,3 +46,4 @@ export { loadEncryptionKey, encryptFile, decryptFile, isEncrypted } from './remo
 export { strayWrites } from './store/stray-writes.js';
 export { lifecycleConfiguration, type LifecycleConfiguration, type LifecycleRequest } from './remote/lifecycle.js';
 export { openBucketGc, type ExpiredObject } from './remote/bucket-gc.js';
+export * from './explain/index.js';

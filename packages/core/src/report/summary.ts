@@ -34,6 +34,12 @@ export function formatSummary(record: RunRecord): string {
     const shown = steps.length <= MAX_PATH_STEPS ? steps : [...steps.slice(0, 2), `(${steps.length - 5} more)`, ...steps.slice(-3)];
     lines.push(`Critical path ${formatDuration(path.ms)}: ${shown.join(' > ')}`);
   }
+  const causes = record.missCauses;
+  if (causes && causes.misses > 0) {
+    const parts = causes.causes.map((c) => `${c.tasks} from ${c.subject}`);
+    if (causes.firstBuilds > 0) parts.push(`${causes.firstBuilds} never built here before`);
+    lines.push(`${causes.misses} ${causes.misses === 1 ? 'miss' : 'misses'}${parts.length > 0 ? `: ${parts.join(', ')}` : ''} (npx stride why <task> for one)`);
+  }
   const longest = tasks
     .filter((t) => t.cache === 'miss' && t.status !== 'skipped')
     .sort((a, b) => b.phases.runMs - a.phases.runMs)

@@ -45,6 +45,16 @@ export interface RunRecord {
   criticalPath: { predicted: CriticalPath; actual: CriticalPath };
   /** Remote traffic, when a remote cache is configured. */
   remote?: RemoteStats;
+  /** Why this run's tasks missed, from the hash records (only when something missed). */
+  missCauses?: MissCauses;
+}
+
+/** The top causes of a run's misses: each is an input (a file, `env X`) and how many missed tasks it changed for. */
+export interface MissCauses {
+  misses: number;
+  causes: Array<{ subject: string; tasks: number }>;
+  /** Missed tasks with no earlier hash on record to compare with (never built here before). */
+  firstBuilds: number;
 }
 
 export interface RunRecordInput {
@@ -57,6 +67,7 @@ export interface RunRecordInput {
   warnings: readonly string[];
   setup?: Record<string, number>;
   remote?: RemoteStats;
+  missCauses?: MissCauses;
 }
 
 /** What a task itself took: hashing, restoring, running and storing, without waiting for a slot or another machine. */
@@ -91,6 +102,7 @@ export function buildRunRecord(input: RunRecordInput): RunRecord {
     warnings: input.warnings.map((w) => safeWarning(w)),
     setup: input.setup ?? {},
     criticalPath: { predicted: predictedCriticalPath(input.dag, input.estimateMs), actual: observedCriticalPath(input.dag, durations) },
+    ...(input.missCauses ? { missCauses: { ...input.missCauses, causes: input.missCauses.causes.map((c) => ({ ...c, subject: safeWarning(c.subject) })) } } : {}),
     ...(input.remote ? { remote: { ...input.remote, refusedObjects: input.remote.refusedObjects.map(safeRefusal), transfers: input.remote.transfers.map((t) => ({ ...t, startMs: Math.max(0, t.startMs - startedAt), endMs: Math.max(0, t.endMs - startedAt) })) } } : {}),
   };
 }

@@ -17,6 +17,7 @@ import {
   TaskRunner,
   TimingHistory,
   UncachedTasks,
+  HashRecordStore,
   toChromeTrace,
   writeFileAtomic,
   writeRunRecord,
@@ -25,6 +26,7 @@ import { type LocalCacheMode, readSettings, type StrideSettings } from '../setti
 import { executeTask, WorkerScratch } from './execute-task.js';
 import { isStreaming, printTaskOutput } from './live-output.js';
 import { resolveTaskOptions } from './task-options.js';
+import { recordAndExplainMisses } from './miss-causes.js';
 import { followNxReset } from './nx-reset.js';
 import { TaskEnvironments } from './task-env.js';
 import { NxTaskHasher } from './task-hasher.js';
@@ -224,8 +226,14 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
       if (trimWarning) runner.warnings.push(trimWarning);
     }
     lap('saveFileHashesMs');
+    const whyDir = join(settings.strideDir, 'why');
+    const missCauses = await recordAndExplainMisses(new HashRecordStore(whyDir), hasher, outcomes).catch((error: unknown) => {
+      runner.warnings.push(`could not keep the hash records in ${whyDir} (stride why): ${errorMessage(error)}`);
+      return undefined;
+    });
+    lap('hashRecordsMs');
     const warnings = [...runner.warnings, ...cache.warnings];
-    const record = buildRunRecord({ startedAt, endedAt: Date.now(), parallel, dag, estimateMs, outcomes, warnings, setup, ...(remote ? { remote: remote.stats } : {}) });
+    const record = buildRunRecord({ startedAt, endedAt: Date.now(), parallel, dag, estimateMs, outcomes, warnings, setup, ...(remote ? { remote: remote.stats } : {}), ...(missCauses ? { missCauses } : {}) });
     // A full disk must not turn a finished build into a failed one at its last step.
     await writeRunRecord(join(settings.strideDir, 'runs'), record).catch((error: unknown) => record.warnings.push(`could not write the run record in ${join(settings.strideDir, 'runs')}: ${errorMessage(error)}`));
     await writeRequestedReports(record).catch((error: unknown) => record.warnings.push(String(error)));

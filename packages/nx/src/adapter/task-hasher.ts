@@ -15,6 +15,8 @@ import {
   selectJsonFields,
   stableStringify,
   StrideError,
+  type FileList,
+  type TaskFingerprint,
 } from '@stride/core';
 import type { TaskEnvSource } from './task-env.js';
 import { DEFAULT_INPUTS, type ExpandedInputs, type FileBucket, type Input, InputExpander, type JsonInputSpec, normalizeRoot } from './hash/expand-inputs.js';
@@ -42,6 +44,9 @@ const ALWAYS_HASHED: FileBucket = { include: ['.gitignore', '.nxignore'], exclud
  */
 export class NxTaskHasher {
   private readonly memo = new Map<string, Promise<string>>();
+  /** What went into each task's hash, and each file set's files by digest: the input of `stride why`'s records. */
+  private readonly fingerprints = new Map<string, TaskFingerprint>();
+  private readonly fileLists = new Map<string, FileList>();
   private readonly fileSets = new Map<string, Promise<string>>();
   private readonly configurations = new Map<string, Promise<string>>();
   private readonly inputBytes = new Map<string, number | undefined>();
@@ -173,12 +178,15 @@ export class NxTaskHasher {
       for (const [path, hash] of await this.dependencyOutputFiles(taskId, glob, transitive)) values[`output:${path}`] = hash;
     }
 
-    return computeTaskHash({
-      runner: target?.executor ?? 'nx:run-commands',
-      options: withoutRunLimits(options),
-      fileSets,
-      values,
-    });
+    const fingerprint: TaskFingerprint = { runner: target?.executor ?? 'nx:run-commands', options: withoutRunLimits(options), fileSets, values };
+    this.fingerprints.set(taskId, fingerprint);
+    return computeTaskHash(fingerprint);
+  }
+
+  /** What went into a task's hash (once it is hashed), with the files of its file sets by digest. */
+  explain(taskId: string): { fingerprint: TaskFingerprint; files: ReadonlyMap<string, FileList> } | undefined {
+    const fingerprint = this.fingerprints.get(taskId);
+    return fingerprint ? { fingerprint, files: this.fileLists } : undefined;
   }
 
   /**
@@ -192,7 +200,10 @@ export class NxTaskHasher {
       pending = (async () => {
         const paths = this.select(project, bucket);
         const hashes = await Promise.all(paths.map((path) => this.fileHasher.hash(path)));
-        return digestFileSet(paths.map((path, i) => [path, hashes[i] as string] as const));
+        const list = paths.map((path, i) => [path, hashes[i] as string] as const);
+        const digest = await digestFileSet(list);
+        this.fileLists.set(digest, list);
+        return digest;
       })();
       this.fileSets.set(label, pending);
     }

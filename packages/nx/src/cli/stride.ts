@@ -42,10 +42,16 @@ import { targetOf } from '../adapter/task-id.js';
 import { readSettings } from '../settings.js';
 import { shard } from './shard.js';
 import { verify } from './verify.js';
+import { why } from './why.js';
 
 const HELP = `stride: Stride's command line (run it from an Nx workspace)
 
 Usage:
+  stride why <project:target> [--against <hash> | --last-hit] [--json] [--show-values]
+      Says what changed in a task's inputs between its hash in the last run that
+      hashed it and the one before (--last-hit: its last restore; --against: a hash):
+      files, env variables (changed or not; --show-values adds this shell's value),
+      options, external dependencies, runtime values, dependency outputs.
   stride gc [--max-size <size>] [--max-age <age>]
       Evicts local store entries, least recently used first, until the store is
       under --max-size and nothing is older than --max-age. Defaults come from
@@ -133,6 +139,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'aws-policy') return awsPolicy(rest);
     if (command === 'verify') return await verify(rest, findWorkspaceRoot(process.cwd()));
     if (command === 'shard') return await shard(rest, findWorkspaceRoot(process.cwd()));
+    if (command === 'why') return await why(rest, findWorkspaceRoot(process.cwd()));
     process.stderr.write(`stride: unknown command "${command}"\n\n${HELP}`);
     return 2;
   } catch (error) {
