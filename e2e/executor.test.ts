@@ -51,7 +51,7 @@ describe('@stride/nx:run as the task runner under nx run-many (12 projects)', ()
     expect(ws.buildLog().length).toBe(before);
     expect(ws.lastRun().tasks.map((t) => t.cache)).toEqual(Array(12).fill('local'));
     expect(ws.digest(outputs(ws))).toEqual(coldOutputs);
-    expect(result.stdout).toMatch(/> nx run lib07:build\s+built lib07/);
+    expect(result.stdout).toMatch(/> nx run lib07:build  \[local cache\]\s+built lib07/);
     expect(result.stdout).toMatch(/Stride: 12 tasks in [\d.]+m?s: 0 ran, 12 restored, 0 failed, 0 skipped/);
   });
 

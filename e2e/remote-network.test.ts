@@ -155,11 +155,11 @@ describe('the remote in a real network', () => {
     const requests = await proxy.requests();
     expect(requests.filter((line) => line.startsWith(`GET ${s3.endpoint}/${s3.bucket}/stride/trusted/`)).length).toBeGreaterThanOrEqual(2);
 
-    // 17 MiB, over the multipart threshold, through the installed @stride/core's object store.
+    // 17 MiB, over the multipart threshold, through the installed engine's object store (inside @stride/nx).
     const big = randomBytes(17 * 1024 * 1024);
     writeFileSync(join(ws.root, 'big.bin'), big);
     ws.write('multipart.mjs', `
-      import { createS3Store, parseRemoteSettings } from '@stride/core';
+      import { createS3Store, parseRemoteSettings } from '@stride/nx/core/index.js';
       import { readFileSync, statSync } from 'node:fs';
       const settings = parseRemoteSettings({ bucket: ${JSON.stringify(s3.bucket)}, endpoint: ${JSON.stringify(recorder.endpoint)}, timeoutMs: 5000 }, process.env, 'remote');
       const objects = await createS3Store(settings);

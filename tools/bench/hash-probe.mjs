@@ -58,8 +58,9 @@ try {
     // What Stride's batch does before its first task, then every task hash at
     // once (no restores in between). Warm reads the workspace's file-hash
     // cache; nothing is written back.
-    const core = await import(pathToFileURL(require.resolve('@stride/core')).href);
     const nxDir = join(require.resolve('@stride/nx/package.json'), '..');
+    // The engine ships inside @stride/nx (tools/pack.mjs).
+    const core = await import(pathToFileURL(join(nxDir, 'core', 'index.js')).href);
     const { NxTaskHasher } = await import(pathToFileURL(join(nxDir, 'dist', 'adapter', 'task-hasher.js')).href);
     const { TaskEnvironments } = await import(pathToFileURL(join(nxDir, 'dist', 'adapter', 'task-env.js')).href);
     const cacheFile = temperature === 'warm' ? join(root, '.stride', 'file-hashes.json') : join(scratch, 'absent.json');
