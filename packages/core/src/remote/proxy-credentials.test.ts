@@ -51,7 +51,8 @@ beforeAll(async () => {
     HTTP_PROXY: proxy.url,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
-});
+  // The first run on a fresh machine installs Debian's tinyproxy (apt-get), which takes longer than a hook's 10 s.
+}, 180_000);
 afterAll(async () => {
   process.env = saved;
   sts?.close();
