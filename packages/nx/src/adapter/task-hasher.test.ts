@@ -137,6 +137,14 @@ describe('NxTaskHasher: file set inputs', () => {
     expect(await moves(() => write('libs/a/README.md', 'x'))).toBe(false);
     expect(await moves(() => write('libs/c/src/index.ts', 'export const c = 2;\n'))).toBe(false);
   });
+  it('reads { fileset, dependencies: true } from every dependency, from disk with includeIgnored', async () => {
+    setInputs('b', ['{projectRoot}/src/**/*', { fileset: '{projectRoot}/gen/**/*', dependencies: true, includeIgnored: true }]);
+    expect(await moves(() => write('libs/a/gen/out.txt', 'v1'))).toBe(true);
+    expect(await moves(() => write('libs/b/gen/out.txt', 'v1'))).toBe(false);
+    setInputs('b', [{ fileset: '{projectRoot}/src/**/*', dependencies: true }]);
+    expect(await moves(() => write('libs/a/src/index.ts', 'export const a = 7;\n'))).toBe(true);
+    expect(await moves(() => write('libs/b/src/index.ts', 'export const b = 7;\n'))).toBe(false);
+  });
   it('reads ignored files from disk with includeIgnored, and a missing plain path counts', async () => {
     setInputs('b', ['{projectRoot}/src/**/*', { fileset: '{projectRoot}/gen/**/*', includeIgnored: true }, { fileset: '{workspaceRoot}/gen/flag.txt', includeIgnored: true }]);
     write('libs/b/gen/config.json', '{}');
