@@ -126,6 +126,12 @@ describe('NxTaskHasher: what Nx 24 adds to every task', () => {
 });
 
 describe('NxTaskHasher: file set inputs', () => {
+  it('without inputs, hashes all of its own files and the default named input of its dependencies', async () => {
+    fx.nxJson.namedInputs = { default: ['{projectRoot}/src/**/*', '{workspaceRoot}/tsconfig.base.json'] };
+    expect(await moves(() => write('libs/b/README.md', 'own file outside default'))).toBe(true);
+    expect(await moves(() => write('libs/a/README.md', 'dependency file outside default'))).toBe(false);
+    expect(await moves(() => write('libs/a/src/index.ts', 'export const a = 6;\n'))).toBe(true);
+  });
   it('reads inputs made only of negations as every project file but those', async () => {
     setInputs('b', ['prod']);
     expect(await moves(() => write('libs/b/src/index.ts', 'export const b = 2;\n'))).toBe(true);

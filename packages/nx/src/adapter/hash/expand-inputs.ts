@@ -39,7 +39,11 @@ export interface ExpandedInputs {
   dependencyProjects: Set<string>;
 }
 
-export const DEFAULT_INPUTS: Input[] = ['default', '^default'];
+/**
+ * A target without `inputs`, as Nx 24 reads it: all of its own project's files (whatever `default` is
+ * redefined to) and the `default` named input of every dependency.
+ */
+export const DEFAULT_INPUTS: Input[] = ['{projectRoot}/**/*', '^default'];
 const DEFAULT_NAMED_INPUT: Input[] = ['{projectRoot}/**/*'];
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
