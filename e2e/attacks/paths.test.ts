@@ -292,6 +292,45 @@ describe('attacks on paths: confined before any write or delete, links judged by
 
   attack(
     {
+      item: '5.negated',
+      attacker: 'writer of the local store, or of an artifact a run restores',
+      capability: "puts any tar in a store entry's outputs.tar",
+      attack: 'lib00 declares {projectRoot}/dist and !{projectRoot}/dist/local.txt (a file the developer keeps there); the archive also holds dist/local.txt, to overwrite it',
+      stoppedBy: 'an entry a negated output excludes is refused like one outside the outputs; clearing and archiving never touch an excluded file',
+    },
+    async () => {
+      dev.updateJson<{ targets: { build: Record<string, unknown> } }>('libs/lib00/project.json', (p) => {
+        p.targets.build.outputs = ['{projectRoot}/dist', '!{projectRoot}/dist/local.txt'];
+        return p;
+      });
+      expect((await build(dev, { STRIDE_REMOTE_MODE: 'off' })).code).toBe(0);
+      dev.write('libs/lib00/dist/local.txt', 'mine\n');
+      const genuine = ['index.js', 'meta.json'].map((name): TarEntry => ({ name: `libs/lib00/dist/${name}`, type: 'file', body: dev.read(`libs/lib00/dist/${name}`) }));
+      craftEntry(dev, 'lib00:build', { entries: [{ name: 'libs/lib00/dist/', type: 'directory' }, ...genuine, { name: 'libs/lib00/dist/local.txt', type: 'file', body: 'pwned' }] });
+      rmSync(join(dev.root, 'libs/lib00/dist/index.js'));
+      const result = await build(dev, { STRIDE_REMOTE_MODE: 'off' });
+      expect(result.code, result.output).toBe(0);
+      const warnings = strideWarnings(result.stdout);
+      expect(warnings, result.stdout).toHaveLength(1);
+      expect(warnings[0]).toMatch(/lib00:build: could not restore [0-9a-f]+, running it instead: refused an unsafe artifact: libs\/lib00\/dist\/local\.txt: excluded by a negated output of the task/);
+      expect(dev.lastRun().tasks.find((t) => t.id === 'lib00:build')?.cache).toBe('miss');
+      expect(dev.read('libs/lib00/dist/local.txt')).toBe('mine\n');
+      // The rebuild stored a genuine entry without local.txt; a restore from it leaves the developer's file as it is.
+      dev.write('libs/lib00/dist/local.txt', 'mine, edited\n');
+      rmSync(join(dev.root, 'libs/lib00/dist/index.js'));
+      const restored = await build(dev, { STRIDE_REMOTE_MODE: 'off' });
+      expect(dev.lastRun().tasks.find((t) => t.id === 'lib00:build')?.cache, restored.output).toBe('local');
+      expect(dev.read('libs/lib00/dist/local.txt')).toBe('mine, edited\n');
+      dev.git(['checkout', '-q', '--', 'libs/lib00/project.json']);
+      wipeOutputs(dev);
+      expect((await build(dev, { STRIDE_REMOTE_MODE: 'off' })).code).toBe(0);
+      return `exit 0, lib00 rebuilt, local.txt kept; ${warnings[0]!.replace(/^.*refused/, 'refused').slice(0, 110)}; a genuine restore left local.txt as edited`;
+    },
+    120_000,
+  );
+
+  attack(
+    {
       item: '5',
       attacker: 'writer of the local store, or of an artifact a run restores',
       capability: "puts any tar in a store entry's outputs.tar",

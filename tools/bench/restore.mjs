@@ -4,7 +4,12 @@
 // alternating which goes first round by round.
 //
 //   pnpm run pack && node tools/bench/restore.mjs [--rounds 5] [--big-mb 100] [--small 3000] [--profile]
+//                                                [--baseline DIR]
 //
+// --baseline DIR adds a variant: Stride installed from the tarballs in DIR (an
+// older build, to measure a change against in the same run). --trusted adds
+// one: this build as a trusted run (STRIDE_REMOTE_SCOPE=trusted), which copies
+// a large archive into a private folder before checking and unpacking it.
 // --profile writes a CPU profile of every Node process of Stride's last
 // restore into <dir>/profile (cpu-prof.cjs: Node 20 refuses --cpu-prof in
 // NODE_OPTIONS, and Nx forks the batch process itself; open the files in
@@ -29,6 +34,8 @@ const { values: flags } = parseArgs({
     dir: { type: 'string' },
     profile: { type: 'boolean' },
     keep: { type: 'boolean' },
+    baseline: { type: 'string' },
+    trusted: { type: 'boolean' },
   },
 });
 const count = (value, fallback, name) => {
@@ -63,7 +70,7 @@ for (let i = 0; i < ${small}; i++) {
 `;
 
 function generate(dir, variant) {
-  const stride = variant === 'stride';
+  const stride = variant !== 'nx';
   const write = (path, text) => {
     mkdirSync(join(dir, path, '..'), { recursive: true });
     writeFileSync(join(dir, path), text);
@@ -80,13 +87,20 @@ function generate(dir, variant) {
 }
 
 const failures = [];
-const installDir = installStride(benchDir, strideTarballs(), log);
-const variants = { stride: join(benchDir, 'ws-stride'), nx: join(benchDir, 'ws-nx') };
+const tarballsIn = (dir) => readdirSync(dir).filter((f) => f.endsWith('.tgz')).sort().map((f) => join(dir, f));
+const current = installStride(benchDir, strideTarballs(), log);
+const installs = { stride: current, nx: current };
+// Its own folder: installStride keeps one install per folder.
+if (flags.baseline) installs.baseline = installStride(join(benchDir, 'baseline'), tarballsIn(resolve(flags.baseline)), log);
+if (flags.trusted) installs.trusted = current;
+/** What a variant adds to the environment of each of its runs. */
+const variantEnv = { trusted: { STRIDE_REMOTE_SCOPE: 'trusted' } };
+const variants = Object.fromEntries(Object.keys(installs).map((variant) => [variant, join(benchDir, `ws-${variant}`)]));
 for (const [variant, dir] of Object.entries(variants)) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   generate(dir, variant);
-  symlinkSync(join(installDir, 'node_modules'), join(dir, 'node_modules'), 'junction');
+  symlinkSync(join(installs[variant], 'node_modules'), join(dir, 'node_modules'), 'junction');
   execFileSync('git', ['init', '-q'], { cwd: dir });
 }
 const profileDir = join(benchDir, 'profile');
@@ -99,7 +113,7 @@ function run(variant, label, env = {}) {
     cwd: dir,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...benchEnv(), NX_CACHE_DIRECTORY: join(dir, '.nx', 'cache'), ...env },
+    env: { ...benchEnv(), NX_CACHE_DIRECTORY: join(dir, '.nx', 'cache'), ...variantEnv[variant], ...env },
   });
   const wallMs = performance.now() - t0;
   const output = `${child.stdout}${child.stderr}`;
@@ -109,7 +123,7 @@ function run(variant, label, env = {}) {
 
 function restored(variant, output) {
   if (variant === 'nx') return /local cache/.test(output);
-  const record = JSON.parse(readFileSync(join(variants.stride, '.stride', 'runs', 'last.json'), 'utf8'));
+  const record = JSON.parse(readFileSync(join(variants[variant], '.stride', 'runs', 'last.json'), 'utf8'));
   return record.tasks.find((t) => t.id === 'big:build')?.cache === 'local';
 }
 
@@ -130,16 +144,18 @@ function outputsOf(dir) {
 
 log(`Restore benchmark: one task, ${bigMb} MB file + ${small} small files, nx ${NX_VERSION}, ${cpus().length} cores, in ${benchDir}`);
 const expected = {};
-for (const variant of ['stride', 'nx']) {
+const names = Object.keys(variants);
+for (const variant of names) {
   const cold = run(variant, 'cold');
   expected[variant] = outputsOf(variants[variant]);
   log(`  ${variant.padEnd(6)} cold build ${(cold.wallMs / 1000).toFixed(1)} s, ${Object.keys(expected[variant]).length} files`);
 }
 
-const times = { stride: [], nx: [] };
+const times = Object.fromEntries(names.map((variant) => [variant, []]));
 const loads = [];
 for (let round = 1; round <= rounds; round++) {
-  const order = round % 2 ? ['stride', 'nx'] : ['nx', 'stride'];
+  // Each round starts with another variant, so none always runs first (or right after the other's writes).
+  const order = names.map((_, i) => names[(i + round - 1) % names.length]);
   const line = [];
   for (const variant of order) {
     const dir = variants[variant];
@@ -158,16 +174,17 @@ for (let round = 1; round <= rounds; round++) {
   log(`round ${round}/${rounds}: ${line.join(', ')}`);
 }
 const builds = (variant) => readFileSync(join(variants[variant], 'build-log.txt'), 'utf8').split('\n').filter(Boolean).length;
-for (const variant of ['stride', 'nx']) if (builds(variant) !== 1) failures.push(`${variant}: the task ran ${builds(variant)} times, expected once (the cold build)`);
+for (const variant of names) if (builds(variant) !== 1) failures.push(`${variant}: the task ran ${builds(variant)} times, expected once (the cold build)`);
 
-const s = medianOf(times.stride);
 const n = medianOf(times.nx);
-const ratios = times.stride.map((t, i) => t / times.nx[i]);
 log('');
-log('| restore of the whole task (nx run big:build, outputs deleted) | Stride | Nx | Stride / Nx |');
+log('| restore of the whole task (nx run big:build, outputs deleted) | wall, median of ' + rounds + ' rounds | / Nx | per round / Nx |');
 log('|---|---|---|---|');
-log(`| median of ${rounds} rounds, wall | ${(s / 1000).toFixed(2)} s | ${(n / 1000).toFixed(2)} s | ${(s / n).toFixed(2)}x |`);
-log(`| per round, Stride / Nx | | | ${ratios.map((r) => r.toFixed(2)).join(', ')} |`);
+for (const variant of names) {
+  const m = medianOf(times[variant]);
+  const label = { stride: 'Stride (this build)', trusted: 'Stride (this build), trusted run', baseline: `Stride (${flags.baseline})`, nx: 'Nx 24 local cache' }[variant];
+  log(`| ${label} | ${(m / 1000).toFixed(2)} s | ${(m / n).toFixed(2)}x | ${times[variant].map((t, i) => (t / times.nx[i]).toFixed(2)).join(', ')} |`);
+}
 log(`\n1-minute load average before the runs: median ${medianOf(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}`);
 if (flags.profile) log(`CPU profiles of Stride's last restore: ${profileDir}`);
 if (!flags.keep) for (const dir of Object.values(variants)) rmSync(dir, { recursive: true, force: true });

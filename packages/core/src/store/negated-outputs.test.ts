@@ -51,6 +51,7 @@ describe('negated outputs select what Nx selects', () => {
     { outputs: ['libs/a/dist', '!libs/a/dist/*.js'], expected: without('libs/a/dist/i.js') },
     { outputs: ['libs/a/**/*.js', '!libs/a/dist/sub/**'], expected: ['libs/a/dist/i.js', 'libs/a/dist/tmp/t.js', 'libs/a/tmp/t.js'] },
     { outputs: ['libs/a/dist', 'libs/a/src/i.ts', '!libs/a/src'], expected: DIST },
+    { outputs: ['libs/a/dist', '!'], expected: ['libs/a/dist'] },
   ])('$outputs', async ({ outputs, expected }) => {
     expect(await existingOutputPaths(tree(), outputs)).toEqual(expected);
   });

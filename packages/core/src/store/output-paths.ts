@@ -23,8 +23,12 @@ export function selectionOf(outputs: readonly string[]): OutputSelection {
   const positive: string[] = [];
   const negated: string[] = [];
   for (const output of outputs) {
-    if (typeof output === 'string' && output.startsWith('!')) negated.push(output.slice(1).replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/\/+$/, ''));
-    else positive.push(output);
+    if (typeof output !== 'string' || !output.startsWith('!')) positive.push(output);
+    else {
+      const pattern = output.slice(1).replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+      // A bare `!` names nothing (and picomatch refuses an empty pattern): it excludes nothing.
+      if (pattern !== '') negated.push(pattern);
+    }
   }
   if (negated.length === 0) return { positive, excluded: undefined };
   const matches = picomatch(negated, { dot: true });
