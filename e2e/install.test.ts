@@ -9,12 +9,14 @@ describe('Stride installed from its tarballs into an outside Nx 24 workspace', (
   const ws = createWorkspace({ projects: 3, stride: false });
   afterAll(() => ws.remove());
 
-  it('installed both packages from the tarballs, with the stride bin', () => {
+  it('installed Stride from its one tarball, the engine inside, with the stride bin', () => {
     const modules = join(inject('installDir'), 'node_modules');
-    const nxPkg = JSON.parse(readFileSync(join(modules, '@stride', 'nx', 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
-    expect(nxPkg.dependencies['@stride/core']).toBe(nxPkg.version);
-    expect(existsSync(join(modules, '@stride', 'core', 'dist', 'index.js'))).toBe(true);
-    expect(inject('tarballs').map((t) => t.split('/').pop())).toEqual(['stride-core-0.1.0.tgz', 'stride-nx-0.1.0.tgz']);
+    const nxPkg = JSON.parse(readFileSync(join(modules, '@stride', 'nx', 'package.json'), 'utf8')) as { dependencies: Record<string, string>; imports: Record<string, unknown> };
+    expect(nxPkg.dependencies['@stride/core']).toBeUndefined();
+    expect(Object.keys(nxPkg.imports)).toEqual(['#stride-core']);
+    expect(existsSync(join(modules, '@stride', 'nx', 'core', 'index.js'))).toBe(true);
+    expect(existsSync(join(modules, '@stride', 'core'))).toBe(false);
+    expect(inject('tarballs').map((t) => t.split('/').pop())).toEqual(['stride-nx-0.1.0.tgz']);
     const help = ws.stride(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('stride gc');

@@ -50,6 +50,15 @@ describe('critical-path scheduling with learned durations, through nx run-many',
     expect(longWarm.estimateMs).toBe(timings.tasks['long:build']!.ms);
     expect(record.criticalPath.predicted.ids).toEqual(['long:build']);
     expect(record.criticalPath.actual.ids).toEqual(['long:build']);
+
+    // One slot: long goes first and a 0.2 s chain ends last, but the chain that bounds the run is still long (issue 22).
+    const serial = ws.nx(['run-many', '-t', 'build', '--parallel=1', '--skip-nx-cache']);
+    expect(serial.code, serial.output).toBe(0);
+    const serialRecord = ws.lastRun();
+    const lastToEnd = [...serialRecord.tasks].sort((a, b) => b.endMs - a.endMs)[0]!;
+    expect(lastToEnd.id).not.toBe('long:build');
+    expect(serialRecord.criticalPath.actual.ids).toEqual(['long:build']);
+    expect(serial.stdout).toMatch(/Critical path [\d.]+s: long:build [\d.]+s\n/);
   });
 
   it('an unknown task is estimated as the median of the same target in other projects', () => {

@@ -17,7 +17,7 @@ export function strideTarballs() {
         .sort()
         .map((f) => join(dir, f))
     : [];
-  if (files.length < 2) {
+  if (files.length === 0) {
     console.error('no Stride tarballs in dist/packages: run `pnpm bench` (it packs them first) or `pnpm run pack`');
     process.exit(1);
   }

@@ -61,6 +61,7 @@ try {
     const core = await import(pathToFileURL(require.resolve('@stride/core')).href);
     const nxDir = join(require.resolve('@stride/nx/package.json'), '..');
     const { NxTaskHasher } = await import(pathToFileURL(join(nxDir, 'dist', 'adapter', 'task-hasher.js')).href);
+    const { TaskEnvironments } = await import(pathToFileURL(join(nxDir, 'dist', 'adapter', 'task-env.js')).href);
     const cacheFile = temperature === 'warm' ? join(root, '.stride', 'file-hashes.json') : join(scratch, 'absent.json');
     let t = performance.now();
     const files = await core.listWorkspaceFiles(root);
@@ -69,7 +70,7 @@ try {
     const fileHasher = new core.FileHasher(root, cacheFile);
     await fileHasher.load();
     out.loadFileHashesMs = since(t);
-    const hasher = new NxTaskHasher(root, projectGraph, taskGraph, nxJson, new core.FileIndex(files), fileHasher);
+    const hasher = new NxTaskHasher(root, projectGraph, taskGraph, nxJson, new core.FileIndex(files), fileHasher, new TaskEnvironments(root, projectGraph));
     t = performance.now();
     await Promise.all(ids.map((id) => hasher.hash(id)));
     out.taskHashMs = since(t);

@@ -11,7 +11,7 @@ const repoRoot = resolve(import.meta.dirname, '..', '..');
 const tarballs = readdirSync(join(repoRoot, 'dist', 'packages'))
   .filter((f) => f.endsWith('.tgz'))
   .map((f) => join(repoRoot, 'dist', 'packages', f));
-if (tarballs.length < 2) throw new Error('no Stride tarballs in dist/packages: run `pnpm demo` (it packs them first)');
+if (tarballs.length === 0) throw new Error('no Stride tarballs in dist/packages: run `pnpm demo` (it packs them first)');
 const dir = join(repoRoot, 'tmp', 'demo-workspace');
 
 rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ export { LocalStore, type EntryMeta, type SaveRequest, type StoreHit, type Store
 export { OutputsOnDisk } from './store/outputs-on-disk.js';
 export { collectGarbage, type GcLimits, type GcReport } from './store/gc.js';
 export { existingOutputPaths, filesUnder, outputBase } from './store/output-paths.js';
-export { criticalPathPriorities, compareReady, dependantsOf, predictedCriticalPath, observedCriticalPath, type TaskDag, type CriticalPath, type TaskSpan } from './schedule/critical-path.js';
+export { criticalPathPriorities, compareReady, dependantsOf, predictedCriticalPath, observedCriticalPath, type TaskDag, type CriticalPath } from './schedule/critical-path.js';
 export { TimingHistory, mergeTimings, parseTimings, timingsFromJson, DEFAULT_ESTIMATE_MS, MAX_ESTIMATE_MS, type TimingEntry, type TimingsFile } from './schedule/timings.js';
 export { simulateMakespan, simulateMachines, makespanLowerBound, criticalPathOrder, nxReadyOrder, type ReadyOrder } from './schedule/simulate.js';
 export { randomDag, seededRandom, skewedDag, chainDag, fanDag, diamondDag, type TimedDag } from './schedule/random-dag.js';

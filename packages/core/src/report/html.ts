@@ -1,4 +1,4 @@
-import type { RunRecord, RunRecordTask } from '../run/run-record.js';
+import { ownMs, type RunRecord, type RunRecordTask } from '../run/run-record.js';
 import { formatBytes } from '../util/format.js';
 import { safeWarning } from '../util/secrets.js';
 import { formatDuration, placeTasks, wallMs } from './lanes.js';
@@ -65,19 +65,29 @@ ${[...record.tasks]
 `;
 }
 
-/** The critical path step by step, longest step first marked: that is what to speed up. */
+/**
+ * The critical path step by step, and what would shorten the run: the longest
+ * step of the path that ran, when the path bounds the run; more slots (or
+ * fewer misses) when the slots did, that is when the work that ran, spread
+ * over every slot, takes longer than the path.
+ */
 function criticalPathTable(record: RunRecord, byId: Map<string, RunRecordTask>): string {
   const steps = record.criticalPath.actual.ids.map((id) => byId.get(id)).filter((t): t is RunRecordTask => t !== undefined);
   if (steps.length === 0) return '<p>No task ran.</p>';
-  const longest = [...steps].sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs))[0] as RunRecordTask;
-  const rows = steps
-    .map((t) => `<tr class="critical-step"><td>${escape(t.id)}</td><td>${escape(statusOf(t))}</td><td>${formatDuration(t.endMs - t.startMs)}</td></tr>`)
-    .join('\n');
-  const advice =
-    longest.cache === 'miss'
-      ? `To shorten this run, speed up <b>${escape(longest.id)}</b>: it is the longest step of the critical path (${formatDuration(longest.endMs - longest.startMs)}); making it faster shortens the run by as much, until another chain becomes the longest. Splitting it, or caching it more often (fewer inputs), helps most.`
-      : `The longest step, <b>${escape(longest.id)}</b>, was restored; the path is bounded by restores and setup, not by running tasks.`;
-  return `<table><tr><th>step</th><th>status</th><th>duration</th></tr>${rows}</table><p>${advice}</p>`;
+  const rows = steps.map((t) => `<tr class="critical-step"><td>${escape(t.id)}</td><td>${escape(statusOf(t))}</td><td>${formatDuration(ownMs(t.phases))}</td></tr>`).join('\n');
+  return `<table><tr><th>step</th><th>status</th><th>duration</th></tr>${rows}</table><p>${speedUpAdvice(record, steps)}</p>`;
+}
+
+function speedUpAdvice(record: RunRecord, steps: RunRecordTask[]): string {
+  const work = record.tasks.reduce((sum, t) => sum + (t.status === 'skipped' ? 0 : ownMs(t.phases)), 0);
+  const perSlot = work / Math.max(1, record.parallel);
+  const path = record.criticalPath.actual.ms;
+  if (perSlot > path) {
+    return `This run was bound by its ${record.parallel} worker slot${record.parallel === 1 ? '' : 's'}, not by a chain: ${formatDuration(work)} of work over ${record.parallel} slot${record.parallel === 1 ? '' : 's'} takes at least ${formatDuration(perSlot)}, longer than the critical path (${formatDuration(path)}). Raise <code>--parallel</code>, or have fewer tasks miss the cache.`;
+  }
+  const ran = steps.filter((t) => t.cache === 'miss').sort((a, b) => ownMs(b.phases) - ownMs(a.phases))[0];
+  if (!ran) return 'Every step of the critical path was restored; the run is bounded by restores and setup, not by running tasks.';
+  return `To shorten this run, speed up <b>${escape(ran.id)}</b>: it is the longest step of the critical path that ran (${formatDuration(ownMs(ran.phases))}); making it faster shortens the run by as much, until another chain becomes the longest. Splitting it, or caching it more often (fewer inputs), helps most.`;
 }
 
 function gantt(record: RunRecord, critical: Set<string>): string {

@@ -99,6 +99,37 @@ describe('the Chrome trace', () => {
   });
 });
 
+describe('what to speed up (issue 22)', () => {
+  const chainAndLint = (parallel: number): RunRecord =>
+    buildRunRecord({
+      startedAt: T0,
+      endedAt: T0 + 100_000,
+      parallel,
+      dag: { ids: ['core:build', 'stencil:test', 'e2e:lint'], dependencies: { 'stencil:test': ['core:build'] } },
+      estimateMs: () => 1000,
+      outcomes: [
+        outcome('core:build', 0, 4_000, { slot: 0 }),
+        outcome('stencil:test', 4_000, 98_000, { slot: 0 }),
+        // Waited for a slot, then ended last: it must not be called the critical path.
+        outcome('e2e:lint', 96_000, 98_100, { slot: 1 }),
+      ],
+      warnings: [],
+    });
+
+  it('names the long test on the chain, not the short lint that ended last', () => {
+    const record = chainAndLint(2);
+    expect(record.criticalPath.actual.ids).toEqual(['core:build', 'stencil:test']);
+    expect(formatSummary(record)).toContain('Critical path 1m38s: core:build 4.0s > stencil:test 1m34s');
+    expect(renderHtmlReport(record)).toContain('speed up <b>stencil:test</b>');
+  });
+
+  it('says the slots bound the run when the work over the slots is longer than the path', () => {
+    const html = renderHtmlReport(chainAndLint(1));
+    expect(html).toContain('bound by its 1 worker slot');
+    expect(html).not.toContain('speed up <b>');
+  });
+});
+
 describe('the HTML report', () => {
   it('is one self-contained page drawing every task, with the critical path marked and advice', () => {
     const html = renderHtmlReport(sampleRecord());

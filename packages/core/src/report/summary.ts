@@ -1,4 +1,4 @@
-import type { RunRecord, RunRecordTask } from '../run/run-record.js';
+import { ownMs, type RunRecord, type RunRecordTask } from '../run/run-record.js';
 import { formatBytes } from '../util/format.js';
 import { safeWarning } from '../util/secrets.js';
 import { formatDuration, wallMs } from './lanes.js';
@@ -29,7 +29,7 @@ export function formatSummary(record: RunRecord): string {
     const steps = path.ids.map((id) => {
       const task = byId.get(id);
       const how = task && task.cache !== 'miss' ? ` ${task.cache}` : '';
-      return `${id} ${formatDuration(task ? task.endMs - task.startMs : 0)}${how}`;
+      return `${id} ${formatDuration(task ? ownMs(task.phases) : 0)}${how}`;
     });
     const shown = steps.length <= MAX_PATH_STEPS ? steps : [...steps.slice(0, 2), `(${steps.length - 5} more)`, ...steps.slice(-3)];
     lines.push(`Critical path ${formatDuration(path.ms)}: ${shown.join(' > ')}`);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { RemoteStats } from '../remote/remote-cache.js';
-import { type CriticalPath, observedCriticalPath, predictedCriticalPath, type TaskDag, type TaskSpan } from '../schedule/critical-path.js';
+import { type CriticalPath, observedCriticalPath, predictedCriticalPath, type TaskDag } from '../schedule/critical-path.js';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import { safeWarning } from '../util/secrets.js';
 import type { CacheStatus, TaskOutcome, TaskPhases, TaskStatus } from './runner.js';
@@ -59,9 +59,15 @@ export interface RunRecordInput {
   remote?: RemoteStats;
 }
 
+/** What a task itself took: hashing, restoring, running and storing, without waiting for a slot or another machine. */
+export function ownMs(phases: TaskPhases): number {
+  return phases.hashMs + phases.restoreMs + phases.runMs + phases.storeMs;
+}
+
 export function buildRunRecord(input: RunRecordInput): RunRecord {
   const { startedAt, outcomes } = input;
-  const spans = new Map<string, TaskSpan>(outcomes.filter((o) => o.status !== 'skipped').map((o) => [o.id, { start: o.startTime - startedAt, end: o.endTime - startedAt }]));
+  // What each task itself took (hash, restore, run, store): time it waited for a worker slot or for another shard is not its own.
+  const durations = new Map<string, number>(outcomes.filter((o) => o.status !== 'skipped').map((o) => [o.id, ownMs(o.phases)]));
   return {
     startedAt: new Date(startedAt).toISOString(),
     endedAt: new Date(input.endedAt).toISOString(),
@@ -84,7 +90,7 @@ export function buildRunRecord(input: RunRecordInput): RunRecord {
     // Records are read by people, reports and the PR role's artifacts of CI: no secret, no raw control character.
     warnings: input.warnings.map((w) => safeWarning(w)),
     setup: input.setup ?? {},
-    criticalPath: { predicted: predictedCriticalPath(input.dag, input.estimateMs), actual: observedCriticalPath(input.dag, spans) },
+    criticalPath: { predicted: predictedCriticalPath(input.dag, input.estimateMs), actual: observedCriticalPath(input.dag, durations) },
     ...(input.remote ? { remote: { ...input.remote, refusedObjects: input.remote.refusedObjects.map(safeRefusal), transfers: input.remote.transfers.map((t) => ({ ...t, startMs: Math.max(0, t.startMs - startedAt), endMs: Math.max(0, t.endMs - startedAt) })) } } : {}),
   };
 }

@@ -28,13 +28,33 @@ describe('critical paths', () => {
     expect(predictedCriticalPath(dag, (id) => estimates[id] ?? 0)).toEqual({ ids: ['a', 'b', 'd'], ms: 9 });
   });
 
-  it('observes the chain that decided the end: back from the last task through the dependency it waited for', () => {
-    const spans = new Map([
-      ['a', { start: 0, end: 100 }],
-      ['b', { start: 100, end: 200 }],
-      ['c', { start: 100, end: 700 }],
-      ['d', { start: 700, end: 800 }],
+  it('observes the longest chain by real durations', () => {
+    const durations = new Map([
+      ['a', 100],
+      ['b', 100],
+      ['c', 600],
+      ['d', 100],
     ]);
-    expect(observedCriticalPath(dag, spans)).toEqual({ ids: ['a', 'c', 'd'], ms: 800 });
+    expect(observedCriticalPath(dag, durations)).toEqual({ ids: ['a', 'c', 'd'], ms: 800 });
+  });
+
+  it('is not the task that happened to end last: a short lint after a long test on busy slots (issue 22)', () => {
+    // test (94 s) and lint (1.9 s) are independent; lint waited for a slot and ended last.
+    const graph = { ids: ['core:build', 'stencil:test', 'e2e:lint'], dependencies: { 'stencil:test': ['core:build'] } };
+    const durations = new Map([
+      ['core:build', 4_000],
+      ['stencil:test', 94_000],
+      ['e2e:lint', 1_900],
+    ]);
+    expect(observedCriticalPath(graph, durations)).toEqual({ ids: ['core:build', 'stencil:test'], ms: 98_000 });
+  });
+
+  it('leaves out skipped tasks and edges to them', () => {
+    const durations = new Map([
+      ['a', 100],
+      ['b', 300],
+    ]);
+    expect(observedCriticalPath(dag, durations)).toEqual({ ids: ['a', 'b'], ms: 400 });
+    expect(observedCriticalPath(dag, new Map())).toEqual({ ids: [], ms: 0 });
   });
 });

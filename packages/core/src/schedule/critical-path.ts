@@ -76,29 +76,18 @@ export function predictedCriticalPath(dag: TaskDag, estimateMs: (id: string) => 
   return { ids, ms: priority.get(ids[0] as string) ?? 0 };
 }
 
-/** When a task ran in a finished run, epoch or run-relative milliseconds. */
-export interface TaskSpan {
-  start: number;
-  end: number;
-}
-
 /**
- * The chain that decided when the run ended: from the last task to finish, back
- * through the dependency that finished last (the one it waited for), to a task
- * that waited for nothing. `ms` is the sum of the chain's own durations; the
- * rest of the run's wall time was spent waiting for slots or in setup.
+ * The chain that bounds the run: the longest chain of dependencies by each
+ * task's real duration (from its start to its end, less any time it waited for
+ * a worker slot or another machine). No order and no number of slots could
+ * have finished the run sooner than this chain, so its longest step that ran is
+ * what to speed up. Walking back from the last task to finish instead names
+ * whatever happened to end last: a 2 s lint that waited for a slot behind a
+ * 94 s test. Skipped tasks have no duration and are not part of it.
  */
-export function observedCriticalPath(dag: TaskDag, spans: ReadonlyMap<string, TaskSpan>): CriticalPath {
-  const finished = dag.ids.filter((id) => spans.has(id));
-  if (finished.length === 0) return { ids: [], ms: 0 };
-  const endOf = (id: string): number => spans.get(id)?.end ?? 0;
-  const latest = (a: string, b: string): string => (endOf(b) > endOf(a) ? b : a);
-  const ids = [finished.reduce(latest)];
-  for (;;) {
-    const deps = (dag.dependencies[ids[0] as string] ?? []).filter((dep) => spans.has(dep));
-    if (deps.length === 0) break;
-    ids.unshift(deps.reduce(latest));
-  }
-  const ms = ids.reduce((sum, id) => sum + Math.max(0, endOf(id) - (spans.get(id)?.start ?? 0)), 0);
-  return { ids, ms };
+export function observedCriticalPath(dag: TaskDag, durationsMs: ReadonlyMap<string, number>): CriticalPath {
+  const ids = dag.ids.filter((id) => durationsMs.has(id));
+  const finished = new Set(ids);
+  const dependencies = Object.fromEntries(ids.map((id) => [id, (dag.dependencies[id] ?? []).filter((dep) => finished.has(dep))]));
+  return predictedCriticalPath({ ids, dependencies }, (id) => Math.max(0, durationsMs.get(id) ?? 0));
 }

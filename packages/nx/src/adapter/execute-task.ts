@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutorContext, Task, TaskGraph } from '@nx/devkit';
-import { type ExecutionResult, runCaptured, type SpawnRequest, strayWrites, taskEnvironment } from '@stride/core';
+import { type ExecutionResult, runCaptured, type SpawnRequest, strayWrites } from '@stride/core';
 import type { RunExecutorOptions } from '../executors/run/schema.js';
 import { isStreaming, printTaskLine } from './live-output.js';
+import type { TaskEnvironments } from './task-env.js';
 import { validateRunOptions } from './validate-options.js';
 import type { WrappedExecutorJob } from './wrapped-executor-worker.js';
 
@@ -18,6 +19,8 @@ export interface ExecutionContext {
   taskGraph: TaskGraph;
   /** Files handed to wrapped-executor workers. */
   scratch: WorkerScratch;
+  /** Each task's environment, as Nx would give it (its own .env files loaded). */
+  environments: TaskEnvironments;
 }
 
 /**
@@ -55,14 +58,7 @@ export async function executeTask(run: ExecutionContext, task: Task, rawOptions:
   // The batch keeps Stride's secrets (it signs and encrypts); the task never
   // sees them (runCaptured strips them again, whatever it is given). The
   // user's AWS_* variables pass, as Nx passes them: a deploy may need them.
-  const env: NodeJS.ProcessEnv = {
-    ...taskEnvironment(process.env),
-    NX_TASK_TARGET_PROJECT: task.target.project,
-    NX_TASK_TARGET_TARGET: task.target.target,
-    ...(task.target.configuration ? { NX_TASK_TARGET_CONFIGURATION: task.target.configuration } : {}),
-    NX_TASK_HASH: hash,
-    ...(options.env ?? {}),
-  };
+  const env: NodeJS.ProcessEnv = { ...run.environments.forProcess(task, hash), ...(options.env ?? {}) };
   const cwd = join(run.root, options.cwd ?? projectRoot);
   const requests = options.command !== undefined ? commandRequests(options, task, cwd, env) : [wrappedRequest(run, task, options, env)];
   const live = isStreaming();

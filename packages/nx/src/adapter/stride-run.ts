@@ -24,6 +24,7 @@ import { readSettings, type StrideSettings } from '../settings.js';
 import { executeTask, WorkerScratch } from './execute-task.js';
 import { isStreaming, printTaskOutput } from './live-output.js';
 import { resolveTaskOptions } from './task-options.js';
+import { TaskEnvironments } from './task-env.js';
 import { NxTaskHasher } from './task-hasher.js';
 import { runLimits } from './validate-options.js';
 import { targetOf } from './task-id.js';
@@ -35,7 +36,27 @@ import { adoptNxInvocation } from '../parallel.js';
 /** The result Nx expects per task from a batch executor. */
 export interface NxTaskResult {
   task: string;
-  result: { success: boolean; terminalOutput: string; startTime: number; endTime: number };
+  result: { success: boolean; status: NxTaskStatus; terminalOutput: string; startTime: number; endTime: number };
+}
+
+/** The statuses Nx 24 takes from a batch result (`resolveBatchTaskStatus`): a restore is shown and counted as a cache hit. */
+type NxTaskStatus = 'success' | 'failure' | 'local-cache' | 'remote-cache';
+
+/**
+ * How Nx should show and count a task: a restore from Stride's store as
+ * Nx's `[local cache]`, from the bucket as `[remote cache]`, so Nx's own
+ * summary ("Cache: 3/3 hit", "Nx read the output from the cache...") tells the
+ * truth. Nx does not store results with a cache status again.
+ *
+ * With `localCache: "nx"` Nx's cache is the only local copy, so a remote hit is
+ * reported as `success`: Nx then stores it (it skips every cache status), and
+ * the next run is an Nx local hit instead of another download. Nx's summary
+ * counts it as run; Stride's says it came from the remote.
+ */
+function nxStatus(outcome: TaskOutcome, nxStoresRestores: boolean): NxTaskStatus {
+  if (outcome.status !== 'success') return 'failure';
+  if (nxStoresRestores) return 'success';
+  return outcome.cache === 'local' ? 'local-cache' : outcome.cache === 'remote' ? 'remote-cache' : 'success';
 }
 
 /**
@@ -78,7 +99,8 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
   const fileHasher = new FileHasher(root, join(settings.strideDir, 'file-hashes.json'));
   const loadWarning = await fileHasher.load();
   lap('loadFileHashesMs');
-  const hasher = new NxTaskHasher(root, context.projectGraph, taskGraph, context.nxJsonConfiguration, new FileIndex(files), fileHasher);
+  const environments = new TaskEnvironments(root, context.projectGraph);
+  const hasher = new NxTaskHasher(root, context.projectGraph, taskGraph, context.nxJsonConfiguration, new FileIndex(files), fileHasher, environments);
   const scratch = new WorkerScratch(context);
 
   // Who this run is (its scope, its keys): what the store records, signs and requires of what it restores.
@@ -129,7 +151,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
       execute: (id, hash, signal) => {
         const task = taskGraph.tasks[id];
         if (!task) throw new Error(`task ${id} is not in Nx's task graph`);
-        return executeTask({ root, context, taskGraph, scratch }, task, optionsOf(id), hash, signal);
+        return executeTask({ root, context, taskGraph, scratch, environments }, task, optionsOf(id), hash, signal);
       },
     },
   });
@@ -139,6 +161,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     );
   }
   if (loadWarning) runner.warnings.push(loadWarning);
+  if (environments.warning) runner.warnings.push(environments.warning);
   if (timingsWarning) runner.warnings.push(timingsWarning);
   runner.warnings.push(...cacheWarnings);
   const mismatched = settings.localCache === 'nx' ? taskIds.filter((id) => taskGraph.tasks[id]?.cache !== true) : taskIds.filter((id) => taskGraph.tasks[id]?.cache === true);
@@ -170,6 +193,7 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
         task: outcome.id,
         result: {
           success: outcome.status === 'success',
+          status: nxStatus(outcome, settings.localCache === 'nx'),
           terminalOutput: streaming ? '' : terminalOutput,
           startTime: outcome.startTime,
           endTime: outcome.endTime,

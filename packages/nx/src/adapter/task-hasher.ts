@@ -12,6 +12,7 @@ import {
   filesUnder,
   StrideError,
 } from '@stride/core';
+import type { TaskEnvironments } from './task-env.js';
 import { resolveTaskOptions, withoutRunLimits } from './task-options.js';
 
 type Input = NonNullable<TargetConfiguration['inputs']>[number];
@@ -59,7 +60,8 @@ export class NxTaskHasher {
     private readonly nxJson: NxJsonConfiguration,
     private readonly files: FileIndex,
     private readonly fileHasher: FileHasher,
-    private readonly env: NodeJS.ProcessEnv = process.env,
+    /** Each task's own environment, as Nx hashes `{ env }` and runtime inputs with it. */
+    private readonly environments: TaskEnvironments,
   ) {
     this.projectRoots = Object.values(projectGraph.nodes).map((node) => [node.name, normalizeRoot(node.data.root)]);
   }
@@ -149,8 +151,9 @@ export class NxTaskHasher {
       fileSets.push([label, await this.fileSetDigest(label, project, bucket)]);
     }
     const values: Record<string, string> = { task: taskId };
-    for (const name of inputs.env) values[`env:${name}`] = this.env[name] ?? '';
-    for (const command of inputs.runtime) values[`runtime:${command}`] = this.runtime(command, taskId);
+    const env = this.environments.forTask(task);
+    for (const name of inputs.env) values[`env:${name}`] = env[name] ?? '';
+    for (const command of inputs.runtime) values[`runtime:${command}`] = this.runtime(command, taskId, env);
     const options = resolveTaskOptions(task, target);
     if (inputs.externalDependencies) {
       for (const pkg of inputs.externalDependencies) values[`npm:${pkg}`] = this.externalVersion(pkg, taskId, true);
@@ -348,9 +351,9 @@ export class NxTaskHasher {
     return found.sort();
   }
 
-  private runtime(command: string, taskId: string): string {
+  private runtime(command: string, taskId: string, env: NodeJS.ProcessEnv): string {
     try {
-      return execSync(command, { cwd: this.root, env: this.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+      return execSync(command, { cwd: this.root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr?.trim();
       throw new StrideError(`the runtime input "${command}" failed${stderr ? `: ${stderr}` : ''}`, {
