@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,7 +70,11 @@ describe('localCache "nx": Nx\'s local cache in front, the S3 remote behind the 
     expect(nxJson.targetDefaults['build']?.cache).toBe(true);
   });
 
-  it('a cold run builds every task, uploads each, and keeps nothing in .stride/cache', async () => {
+  it('a cold run builds every task, uploads each, and keeps nothing in .stride/cache (nor what a killed run left in transit)', async () => {
+    // An entry a killed run staged two days ago and never uploaded.
+    a.write('.stride/transit/ab/abcdef0123456789/meta.json', '{}\n');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    utimesSync(join(a.root, '.stride/transit/ab/abcdef0123456789'), twoDaysAgo, twoDaysAgo);
     const result = await build(a);
     expect(result.code, result.output).toBe(0);
     expect(built(a)).toEqual([...a.graph.projects].sort());

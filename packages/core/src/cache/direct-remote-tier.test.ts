@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, type KeyObject, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { LocalStore } from '../store/local-store.js';
 import { RemoteCache } from '../remote/remote-cache.js';
 import { createS3Store } from '../remote/s3-store.js';
 import { parseRemoteSettings, type RemoteSettings } from '../remote/settings.js';
+import { generateSigningKeyPair, parsePublicKey } from '../remote/signing.js';
 import { DirectRemoteTier } from './direct-remote-tier.js';
 import { TieredCache } from './tiered-cache.js';
 
@@ -27,15 +28,15 @@ function settingsFor(prefix: string, scope = 'trusted'): RemoteSettings {
 }
 
 /** A machine with no local store: its cache is the remote alone, its transit folder the only thing Stride writes. */
-async function machine(settings: RemoteSettings, content?: string | Buffer) {
+async function machine(settings: RemoteSettings, content?: string | Buffer, keys: { signingKey?: KeyObject; publicKeys?: KeyObject[] } = {}) {
   const root = mkdtempSync(join(tmpdir(), 'stride-direct-'));
   if (content !== undefined) {
     mkdirSync(join(root, 'dist'));
     writeFileSync(join(root, 'dist/out.bin'), content);
   }
   const transit = join(root, '.stride/transit');
-  const staging = new LocalStore(transit, root, undefined, { scope: settings.scope });
-  const remote = new RemoteCache(settings, await createS3Store(settings), staging, undefined, []);
+  const staging = new LocalStore(transit, root, undefined, { scope: settings.scope, ...(keys.signingKey ? { signingKey: keys.signingKey } : {}), publicKeys: keys.publicKeys ?? [] });
+  const remote = new RemoteCache(settings, await createS3Store(settings), staging, keys.signingKey, keys.publicKeys ?? []);
   const cache = new TieredCache([new DirectRemoteTier(remote, root, staging)]);
   /** What Stride left on disk: entries, and temp files. */
   const left = (): string[] => (existsSync(transit) ? readdirSync(transit, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name) : []);
@@ -97,5 +98,32 @@ describe('DirectRemoteTier (no local store)', () => {
     expect(b.left().length).toBeGreaterThan(0);
     await b.cache.flush();
     expect(b.left()).toEqual([]);
+  });
+
+  it('keeps the trust rules: with public keys, a trusted reader refuses an unsigned trusted/ artifact and restores a signed one', async () => {
+    const pair = generateSigningKeyPair();
+    const publicKeys = [parsePublicKey(pair.publicKey, 'test')];
+    const signingKey = createPrivateKey(pair.privateKeyPem);
+    const settings = settingsFor(`d-${randomBytes(4).toString('hex')}`);
+    // A trusted writer without the key, where readers require signatures, uploads nothing at all...
+    const keyless = await machine(settings, 'built\n', { publicKeys });
+    await keyless.cache.put({ hash: 'eeee000011112222', taskId: 'a:build', durationMs: 1, outputs: ['dist'], terminalOutput: '' });
+    await keyless.cache.flush();
+    expect(keyless.remote.stats.uploads).toBe(0);
+    // ...and one that ignored the keys (an untrusted job writing trusted/) is refused by the reader.
+    const forger = await machine(settings, 'poisoned\n');
+    await forger.cache.put({ hash: 'eeee000011112222', taskId: 'a:build', durationMs: 1, outputs: ['dist'], terminalOutput: '' });
+    await forger.cache.flush();
+    const reader = await machine(settings, undefined, { publicKeys });
+    expect(await reader.cache.lookup('eeee000011112222', 'a:build')).toBeUndefined();
+    expect(reader.remote.stats.refused).toBe(1);
+    expect(reader.cache.warnings.join('\n')).toMatch(/no valid signature/);
+
+    const signer = await machine(settings, 'signed\n', { signingKey, publicKeys });
+    await signer.cache.put({ hash: 'ffff000011112222', taskId: 'a:build', durationMs: 1, outputs: ['dist'], terminalOutput: 'ok\n' });
+    await signer.cache.flush();
+    const hit = await reader.cache.lookup('ffff000011112222', 'a:build');
+    expect(await reader.cache.restore(hit!, ['dist'])).toBe('ok\n');
+    expect(readFileSync(join(reader.root, 'dist/out.bin'), 'utf8')).toBe('signed\n');
   });
 });

@@ -1,3 +1,4 @@
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collectGarbage, DirectRemoteTier, LocalStore, OutputsOnDisk, type RemoteCache, storeCache, type TaskCache, TieredCache } from '@stride/core';
 import type { StrideSettings } from '../settings.js';
@@ -81,6 +82,31 @@ async function openBehindNx(settings: StrideSettings, root: string, trust: RunTr
   }
   const staging = new LocalStore(transit, root, undefined, storeTrust(trust));
   await staging.removeAbandonedTemps().catch(() => 0);
+  await removeStaleStaged(staging).catch(() => 0);
   const remote = (await openRemote(settings, staging, trust)) as RemoteCache;
   return { cache: new TieredCache([new DirectRemoteTier(remote, root, staging)]), remote, warnings: [], ...none };
+}
+
+/** A staged entry older than this belongs to a run that was killed before its upload finished. */
+const STALE_STAGED_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes what killed runs left in the transit folder: entries staged for an
+ * upload that never finished (a live run's entry is minutes old at most).
+ * Through `evict`, which never follows a link.
+ */
+async function removeStaleStaged(staging: LocalStore, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (const shard of await readdir(staging.dir)) {
+    if (shard === '.tmp' || !/^[0-9a-f]{2}$/.test(shard)) continue;
+    const shardDir = join(staging.dir, shard);
+    if (!(await lstat(shardDir)).isDirectory()) continue;
+    for (const hash of await readdir(shardDir)) {
+      const info = await lstat(join(shardDir, hash)).catch(() => undefined);
+      if (!info || now - info.mtimeMs < STALE_STAGED_MS) continue;
+      await staging.evict(hash);
+      removed++;
+    }
+  }
+  return removed;
 }
