@@ -33,8 +33,8 @@ describe('Stride installed from its tarballs into an outside Nx 24 workspace', (
     expect(ws.read('.gitignore').split('\n')).toContain('.stride');
     const project = JSON.parse(ws.read('libs/lib01/project.json')) as { targets: { build: { executor: string; options: { executor: string; options: { command: string } } } } };
     expect(project.targets.build.executor).toBe('@stride/nx:run');
-    expect(project.targets.build.options.executor).toBeUndefined();
-    expect(project.targets.build.options).toMatchObject({ command: 'node ../../tools/build.mjs', cwd: 'libs/lib01' });
+    // Nx's own run-commands runs inside Stride, so cwd, {args.x} and the rest behave exactly as before.
+    expect(project.targets.build.options).toMatchObject({ executor: 'nx:run-commands', options: { command: 'node ../../tools/build.mjs', cwd: 'libs/lib01' } });
 
     // The wrapped target still gets the workspace's build defaults (dependsOn, outputs).
     const shown = ws.nx(['show', 'project', 'lib01', '--json']);

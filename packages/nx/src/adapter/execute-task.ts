@@ -94,6 +94,7 @@ function wrappedRequest(run: ExecutionContext, task: Task, options: RunExecutorO
     configuration: task.target.configuration ?? null,
     executor: options.executor as string,
     options: options.options ?? {},
+    overrides: task.overrides ?? {},
     contextFile,
   };
   const jobFile = join(dir, `${task.id.replace(/[^a-zA-Z0-9_.-]/g, '_')}.json`);

@@ -14,6 +14,8 @@ export interface WrappedExecutorJob {
   configuration: string | null;
   executor: string;
   options: Record<string, unknown>;
+  /** The task's command-line overrides (`--x=1`, `-- --flag`), handed to the executor as Nx hands them. */
+  overrides?: Record<string, unknown>;
   /** JSON of the run's ExecutorContext, written once per batch. */
   contextFile: string;
 }
@@ -45,7 +47,7 @@ async function main(jobFile: string): Promise<boolean> {
     },
   };
   let success = true;
-  for await (const result of await runExecutor<{ success: boolean }>({ project: job.project, target: job.target }, {}, wrappedContext)) {
+  for await (const result of await runExecutor<{ success: boolean }>({ project: job.project, target: job.target }, job.overrides ?? {}, wrappedContext)) {
     success = success && result.success;
   }
   return success;

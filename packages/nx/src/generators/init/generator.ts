@@ -3,13 +3,14 @@ import {
   getProjects,
   type NxJsonConfiguration,
   readNxJson,
+  type TargetConfiguration,
   type Tree,
   updateNxJson,
   updateProjectConfiguration,
 } from '@nx/devkit';
 import type { InitGeneratorOptions } from './schema.js';
 import { PLUGIN_NAME, pluginOptions, readLocalCache, type LocalCacheMode } from '../../settings.js';
-import { STRIDE_EXECUTOR, wrapTarget } from './wrap-target.js';
+import { isNotWrapped, STRIDE_EXECUTOR, wrapTarget } from './wrap-target.js';
 
 /**
  * `nx g @stride/nx:init [--wrap=build,test] [--localCache=nx|stride]`: wires
@@ -28,17 +29,30 @@ export async function initGenerator(tree: Tree, options: InitGeneratorOptions, e
 
   const targetsToWrap = (options.wrap ?? '').split(',').map((name) => name.trim()).filter(Boolean);
   if (targetsToWrap.length > 0) {
+    const nxJson = readNxJson(tree) ?? {};
+    const notes: string[] = [];
     for (const [name, project] of getProjects(tree)) {
       let changed = false;
       const targets = { ...(project.targets ?? {}) };
+      const scripts = packageScripts(tree, project.root);
       for (const targetName of targetsToWrap) {
         const target = targets[targetName];
         if (!target || target.executor === STRIDE_EXECUTOR) continue;
-        targets[targetName] = wrapTarget(target);
+        const defaults = nxJson.targetDefaults?.[targetName];
+        const wrapped = wrapTarget(withDefaults(target, Array.isArray(defaults) ? undefined : defaults), {
+          ...(!Array.isArray(defaults) && typeof defaults?.executor === 'string' ? { executorFromDefaults: defaults.executor } : {}),
+          ...(typeof scripts[targetName] === 'string' ? { script: targetName } : {}),
+        });
+        if (isNotWrapped(wrapped)) {
+          notes.push(`${name}:${targetName} was left to Nx: ${wrapped.reason}`);
+          continue;
+        }
+        targets[targetName] = wrapped;
         changed = true;
       }
       if (changed) updateProjectConfiguration(tree, name, { ...project, targets });
     }
+    for (const note of notes) console.log(`Stride init: ${note}`);
   }
   // In "stride" mode Stride caches its targets itself, and Nx caching them too would store
   // every output twice and restore behind Stride's back: cache false. In "nx" mode Nx's
@@ -74,6 +88,37 @@ export async function initGenerator(tree: Tree, options: InitGeneratorOptions, e
   if (options.localCache !== undefined) writeMode(nxJsonAfter, mode);
   updateNxJson(tree, nxJsonAfter);
   if (!options.skipFormat) await formatFiles(tree);
+}
+
+/**
+ * A partial target (no executor, no command: its executor comes from
+ * targetDefaults) with those defaults written into it. Once the target runs on
+ * @stride/nx:run, Nx no longer applies a default meant for another executor, so
+ * the options, inputs, outputs and dependsOn it gave must travel with it.
+ */
+function withDefaults(target: TargetConfiguration, defaults: Partial<TargetConfiguration> | undefined): TargetConfiguration {
+  const partial = target.executor === undefined && (target as { command?: unknown }).command === undefined && !('command' in (target.options ?? {})) && !('commands' in (target.options ?? {}));
+  if (!partial || typeof defaults?.executor !== 'string') return target;
+  const { executor: _executor, options, configurations, ...rest } = defaults;
+  const mergedConfigurations = { ...(configurations ?? {}), ...(target.configurations ?? {}) };
+  return {
+    ...rest,
+    ...target,
+    options: { ...(options ?? {}), ...(target.options ?? {}) },
+    ...(Object.keys(mergedConfigurations).length > 0 ? { configurations: mergedConfigurations } : {}),
+  };
+}
+
+/** A project's package.json scripts ({} when it has none). */
+function packageScripts(tree: Tree, root: string): Record<string, unknown> {
+  const path = `${root === '.' ? '' : `${root}/`}package.json`;
+  if (!tree.exists(path)) return {};
+  try {
+    const parsed = JSON.parse(tree.read(path, 'utf8') ?? '{}') as { scripts?: Record<string, unknown> };
+    return parsed.scripts ?? {};
+  } catch {
+    return {};
+  }
 }
 
 /**

@@ -2,47 +2,47 @@ import type { TargetConfiguration } from '@nx/devkit';
 
 export const STRIDE_EXECUTOR = '@stride/nx:run';
 
+/** Why a target was not taken over, for init's note. */
+export interface NotWrapped {
+  reason: string;
+}
+
 /**
- * The same target running through Stride: its command (or executor) and
- * options move into @stride/nx:run's options; dependsOn, inputs, outputs and
- * everything else stay as they were. Already-wrapped targets come back as is.
+ * The same target running through Stride, exactly as it ran before: its
+ * executor (nx:run-commands for a bare `command`, nx:run-script for a
+ * package.json script) runs unchanged inside @stride/nx:run, so Nx's own code
+ * keeps deciding the working directory, `{args.x}` interpolation, `commands`
+ * with `parallel`, `readyWhen`, `envFile`, `forwardAllArgs` and extra flags.
+ * dependsOn, inputs, outputs and everything else stay as they were, and
+ * `{options.x}` in outputs follows the options to `{options.options.x}`.
+ *
+ * `executorFromDefaults` is the executor targetDefaults give a target that
+ * names none (a partial `test` entry that only sets options). Continuous
+ * targets (dev servers) are left to Nx: there is nothing to cache.
  */
-export function wrapTarget(target: TargetConfiguration): TargetConfiguration {
+export function wrapTarget(target: TargetConfiguration, context: { executorFromDefaults?: string; script?: string } = {}): TargetConfiguration | NotWrapped {
   if (target.executor === STRIDE_EXECUTOR) return target;
-  const { executor, command, options = {}, configurations, ...rest } = target as TargetConfiguration & { command?: string };
-  const isRunCommands = executor === undefined || executor === 'nx:run-commands';
-  if (isRunCommands) {
-    return {
-      ...rest,
-      executor: STRIDE_EXECUTOR,
-      options: runCommandsToStride({ ...(command !== undefined ? { command } : {}), ...options }),
-      ...(configurations ? { configurations: mapValues(configurations, (c) => runCommandsToStride(c)) } : {}),
-    };
-  }
+  if ((target as { continuous?: boolean }).continuous === true) return { reason: 'it is continuous (a long-running process): Nx runs it, there is nothing to cache' };
+  const { executor: own, command, options = {}, configurations, outputs, ...rest } = target as TargetConfiguration & { command?: string };
+  const executor = own ?? (command !== undefined || 'command' in options || 'commands' in options ? 'nx:run-commands' : context.executorFromDefaults ?? (context.script !== undefined ? 'nx:run-script' : undefined));
+  if (executor === undefined) return { reason: 'it names no executor or command here, and none comes from targetDefaults or a package.json script' };
+  if (executor === STRIDE_EXECUTOR) return target;
+  const base: Record<string, unknown> = { ...(command !== undefined ? { command } : {}), ...(executor === 'nx:run-script' && own === undefined && !('script' in options) ? { script: context.script } : {}), ...options };
   return {
     ...rest,
     executor: STRIDE_EXECUTOR,
-    options: { executor, options },
+    options: { executor, options: base },
+    ...(outputs ? { outputs: outputs.map(followOptions) } : {}),
     // Configurations replace the wrapped options whole, so each carries the base ones.
-    ...(configurations ? { configurations: mapValues(configurations, (c) => ({ options: { ...options, ...c } })) } : {}),
+    ...(configurations ? { configurations: Object.fromEntries(Object.entries(configurations).map(([name, c]) => [name, { options: { ...base, ...(c ?? {}) } }])) } : {}),
   };
 }
 
-/** nx:run-commands options in Stride's terms (`commands` become a command list run in order). */
-function runCommandsToStride(options: Record<string, unknown>): Record<string, unknown> {
-  const { command, commands, cwd, env, args } = options;
-  const list = Array.isArray(commands)
-    ? commands.map((c: unknown) => (typeof c === 'string' ? c : String((c as { command?: unknown }).command ?? '')))
-    : undefined;
-  const out: Record<string, unknown> = {};
-  if (list) out.command = list;
-  else if (command !== undefined) out.command = command;
-  if (cwd !== undefined) out.cwd = cwd;
-  if (env !== undefined) out.env = env;
-  if (args !== undefined) out.args = args;
-  return out;
+export function isNotWrapped(value: TargetConfiguration | NotWrapped): value is NotWrapped {
+  return 'reason' in value && typeof (value as NotWrapped).reason === 'string';
 }
 
-function mapValues<T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> {
-  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
+/** `{options.outputPath}` names the wrapped executor's option, which now lives one level down. */
+function followOptions(output: string): string {
+  return output.replace(/\{options\./g, '{options.options.');
 }
