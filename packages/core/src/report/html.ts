@@ -46,7 +46,7 @@ svg text{font:11px system-ui,sans-serif}.warn{color:#b00}
 <h1>Stride run of ${escape(record.startedAt)}</h1>
 <table class="figures">${figures.map(([k, v]) => `<tr><td>${escape(k)}</td><td>${escape(v)}</td></tr>`).join('')}</table>
 ${record.warnings.map((w) => `<p class="warn">Warning: ${escape(safeWarning(w))}</p>`).join('\n')}
-<h2>Critical path: ${formatDuration(record.criticalPath.actual.ms)} of task time</h2>
+${missCausesSection(record)}<h2>Critical path: ${formatDuration(record.criticalPath.actual.ms)} of task time</h2>
 ${criticalPathTable(record, byId)}
 <h2>Timeline</h2>
 <p class="legend">${Object.entries({ ran: COLOURS.miss, 'restored locally': COLOURS.local, 'restored from the remote': COLOURS.remote, failed: COLOURS.failure, skipped: COLOURS.skipped, 'critical path (outline)': CRITICAL })
@@ -63,6 +63,15 @@ ${[...record.tasks]
     .join('\n')}</table>
 </body></html>
 `;
+}
+
+/** Why tasks missed, from the run's hash records: the inputs that changed, by how many missed tasks they changed for. */
+function missCausesSection(record: RunRecord): string {
+  const causes = record.missCauses;
+  if (!causes || causes.misses === 0) return '';
+  const rows = causes.causes.map((c) => `<tr class="miss-cause"><td>${escape(c.subject)}</td><td>${c.tasks}</td></tr>`);
+  if (causes.firstBuilds > 0) rows.push(`<tr class="miss-cause"><td>never built here before</td><td>${causes.firstBuilds}</td></tr>`);
+  return `<h2>Why ${causes.misses} ${causes.misses === 1 ? 'task' : 'tasks'} missed</h2>\n<table><tr><th>changed input</th><th>misses</th></tr>${rows.join('')}</table>\n<p>For one task: <code>npx stride why &lt;project:target&gt;</code>.</p>\n`;
 }
 
 /**

@@ -123,6 +123,16 @@ describe('what to speed up (issue 22)', () => {
     expect(renderHtmlReport(record)).toContain('speed up <b>stencil:test</b>');
   });
 
+  it('names the causes of the misses, escaped', () => {
+    const record = { ...chainAndLint(2), missCauses: { misses: 3, causes: [{ subject: 'libs/<core>/a.ts', tasks: 2 }], firstBuilds: 1 } };
+    const html = renderHtmlReport(record);
+    expect(html).toContain('<h2>Why 3 tasks missed</h2>');
+    expect(html).toContain('<tr class="miss-cause"><td>libs/&#60;core&#62;/a.ts</td><td>2</td></tr>');
+    expect(html).not.toContain('libs/<core>');
+    expect(html).toContain('<tr class="miss-cause"><td>never built here before</td><td>1</td></tr>');
+    expect(formatSummary(record)).toContain('3 misses: 2 from libs/<core>/a.ts, 1 never built here before (npx stride why <task> for one)');
+  });
+
   it('says the slots bound the run when the work over the slots is longer than the path', () => {
     const html = renderHtmlReport(chainAndLint(1));
     expect(html).toContain('bound by its 1 worker slot');
