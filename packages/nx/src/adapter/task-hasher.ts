@@ -157,7 +157,7 @@ export class NxTaskHasher {
     for (const command of inputs.runtime) values[`runtime:${command}`] = this.runtime(command, taskId, env);
     for (const mode of inputs.workingDirectory) values[`cwd:${mode}`] = this.workingDirectory(mode);
     for (const [key, spec] of inputs.json) values[`json:${key}`] = await this.jsonDigest(spec);
-    for (const owner of inputs.configProjects) values[`config:${owner}`] = await this.configurationDigest(owner);
+    values['config'] = await this.configurationDigests(inputs.configProjects);
     values['nx.json'] = await this.nxJson();
     values['tsconfig'] = await this.tsconfig.common();
     if (this.tsconfig.selective) {
@@ -171,7 +171,7 @@ export class NxTaskHasher {
     if (own.kind === 'all') values['npm:*'] = this.externals.all();
     if (own.kind === 'nodes') for (const name of own.names) values[`npm:${name}`] = this.externals.valueOf(name);
     if (inputs.readsDependencies) {
-      for (const name of this.externals.ofProjects(project, [...inputs.dependencyProjects].sort())) values[`npm:${name}`] = this.externals.valueOf(name);
+      for (const name of this.externals.ofProjects(project, () => this.expander.projectDependencies(project))) values[`npm:${name}`] = this.externals.valueOf(name);
     }
 
     for (const { glob, transitive } of inputs.dependentOutputs) {
@@ -263,7 +263,18 @@ export class NxTaskHasher {
     return digestFileSet(entries);
   }
 
-  /** A project's configuration as Nx hashes it, once per run. */
+  /**
+   * The configurations of the projects a task's inputs reach, as one value:
+   * each project's digest is computed once per run (only for projects some
+   * task reaches), and a task reaching 200 libraries adds one line to its
+   * hash, not 200.
+   */
+  private async configurationDigests(projects: ReadonlySet<string>): Promise<string> {
+    const sorted = [...projects].sort();
+    const digests = await Promise.all(sorted.map((project) => this.configurationDigest(project)));
+    return sorted.map((project, i) => `${project}=${digests[i]}`).join(',');
+  }
+
   private configurationDigest(project: string): Promise<string> {
     let pending = this.configurations.get(project);
     if (!pending) {

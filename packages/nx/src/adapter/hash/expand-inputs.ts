@@ -35,8 +35,6 @@ export interface ExpandedInputs {
   configProjects: Set<string>;
   /** Whether a `^` input is present: then the npm packages of the project and its dependencies count. */
   readsDependencies: boolean;
-  /** Projects reached through `^` inputs (their npm packages count). */
-  dependencyProjects: Set<string>;
 }
 
 /**
@@ -69,7 +67,6 @@ function emptyInputs(): ExpandedInputs {
     dependentOutputs: [],
     configProjects: new Set(),
     readsDependencies: false,
-    dependencyProjects: new Set(),
   };
 }
 
@@ -131,7 +128,6 @@ export class InputExpander {
         const rest = input.slice(1);
         out.readsDependencies = true;
         for (const dep of this.projectDependencies(project)) {
-          out.dependencyProjects.add(dep);
           if (isFileset(rest)) this.addFileset(out, dep, rest, false, taskId, input);
           else this.merge(out, this.named(dep, rest, taskId, seen), false);
         }
@@ -153,8 +149,7 @@ export class InputExpander {
         if (record['dependencies'] === true) {
           out.readsDependencies = true;
           for (const dep of this.projectDependencies(project)) {
-            out.dependencyProjects.add(dep);
-            this.addFileset(out, dep, fileset, ignored, taskId, input);
+              this.addFileset(out, dep, fileset, ignored, taskId, input);
           }
         } else {
           this.addFileset(out, project, fileset, ignored, taskId, input);
@@ -173,8 +168,7 @@ export class InputExpander {
         } else if (record['dependencies'] === true || projects === 'dependencies') {
           out.readsDependencies = true;
           for (const dep of this.projectDependencies(project)) {
-            out.dependencyProjects.add(dep);
-            this.merge(out, this.named(dep, name, taskId, seen), false);
+              this.merge(out, this.named(dep, name, taskId, seen), false);
           }
         } else {
           this.merge(out, this.named(project, name, taskId, seen), true);
@@ -283,7 +277,6 @@ export class InputExpander {
     other.workingDirectory.forEach((mode) => out.workingDirectory.add(mode));
     other.json.forEach((spec, key) => out.json.set(key, spec));
     other.configProjects.forEach((project) => out.configProjects.add(project));
-    other.dependencyProjects.forEach((project) => out.dependencyProjects.add(project));
     out.readsDependencies ||= other.readsDependencies;
     if (self && other.externalDependencies) out.externalDependencies = [...(out.externalDependencies ?? []), ...other.externalDependencies];
     out.dependentOutputs.push(...other.dependentOutputs);

@@ -55,18 +55,18 @@ export class ExternalNodes {
 
   /**
    * The external nodes a task reaches through its `^` inputs: those `project`
-   * and each project in `dependencies` depend on directly, with their trees.
+   * and each project in `dependencies` (all it depends on, transitively)
+   * depend on directly, with their trees. Once per project and run.
    */
-  ofProjects(project: string, dependencies: readonly string[]): string[] {
-    const key = `${project}\0${dependencies.join('\0')}`;
-    let found = this.projectClosures.get(key);
+  ofProjects(project: string, dependencies: () => readonly string[]): string[] {
+    let found = this.projectClosures.get(project);
     if (!found) {
       const direct = new Set<string>();
-      for (const name of [project, ...dependencies]) {
+      for (const name of [project, ...dependencies()]) {
         for (const edge of this.graph.dependencies[name] ?? []) if (this.nodes[edge.target]) direct.add(edge.target);
       }
       found = this.closure(direct);
-      this.projectClosures.set(key, found);
+      this.projectClosures.set(project, found);
     }
     return found;
   }
