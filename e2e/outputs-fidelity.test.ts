@@ -19,6 +19,8 @@ const source = readFileSync('src/index.js', 'utf8');
 const write = (path, text) => { mkdirSync(path.split('/').slice(0, -1).join('/') || '.', { recursive: true }); writeFileSync(path, text); };
 if (project === 'a') {
   write('dist/index.js', '// built\\n' + source);
+  // Over 1 MiB in all, so Stride's archive is a large one (checked in one read, unpacked by store/unpack.ts).
+  write('dist/big.txt', (source + '\\n').repeat(60000));
   write('dist/index.js.map', '{"built":true}');
   write('dist/tmp/scratch.txt', 'built scratch');
   write('dist/lib.tsbuildinfo', 'built info');
@@ -78,6 +80,7 @@ const WATCHED = [
   'libs/a/notes.txt',
   'libs/a/src/index.js',
   'libs/a/dist/index.js',
+  'libs/a/dist/big.txt',
   'libs/a/dist/index.js.map',
   'libs/a/dist/tmp/scratch.txt',
   'libs/a/dist/lib.tsbuildinfo',

@@ -10,6 +10,7 @@ import { openRegularFileSync, readRegularFileSync, regularFileSize } from '../ut
 import { diskLinks, placeLink, resolveLinkTarget } from './confine.js';
 import { confinedOutput, existingOutputPaths, selectionOf } from './output-paths.js';
 import { TarEndWalk } from './tar-end.js';
+import { unpackChecked } from './unpack.js';
 
 /** Entry types an artifact may hold. Hard links, devices and FIFOs are refused. */
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink']);
@@ -134,7 +135,7 @@ export interface ArchiveScan {
  * (tar-end.ts) and listing its entries together: a large archive used to be
  * read three times over before the unpack (sha256, the header walk, tar's
  * listing). Read a slice at a time, yielding to the event loop between slices,
- * as the unpack is (unpackInSlices). Nothing here trusts the bytes: the caller
+ * as the unpack is (unpack.ts). Nothing here trusts the bytes: the caller
  * compares the sha256 and refuses what is incomplete or unsafe.
  */
 export async function scanArchive(archive: string | Buffer): Promise<ArchiveScan> {
@@ -252,7 +253,10 @@ function normalizeEntryPath(path: string): string {
  * names, so they are escaped before anyone prints them. node-tar also strips
  * the `/` from an absolute link target (and strict mode then fails the whole
  * unpack), so absolute links are set aside and made afterwards by placeLink,
- * with the target text they were stored with.
+ * with the target text they were stored with. That is for a small archive,
+ * unpacked from memory by node-tar's synchronous unpacker; a large one is
+ * unpacked by unpack.ts (unpackChecked), with the same guards, several small
+ * files at a time.
  */
 export async function extractArchive(archive: string | Buffer, root: string): Promise<void> {
   // A `\` in an entry (a Windows tool's archive) is a separator, on Linux too: the entry is then written
@@ -274,36 +278,13 @@ export async function extractArchive(archive: string | Buffer, root: string): Pr
   const options = { cwd: root, strict: true, preservePaths: false, preserveOwner: false, chmod: true, processUmask: 0, filter, onReadEntry };
   try {
     if (Buffer.isBuffer(archive)) new tar.UnpackSync(options).end(archive);
-    else await unpackInSlices(archive, new tar.UnpackSync(options));
+    else {
+      await unpackChecked(archive, root);
+      return;
+    }
     for (const { path, target } of absoluteLinks) await placeLink(root, path, target);
   } catch (error) {
     throw new StrideError(`could not unpack the artifact: ${printable(errorMessage(error))}`, { fix: 'the task runs instead; if this repeats, delete the entry from the cache' });
-  }
-}
-
-/**
- * Feeds a large archive to node-tar's synchronous unpacker a slice at a time,
- * yielding to the event loop between slices. The asynchronous unpacker pays a
- * thread-pool round trip for each of the half-dozen calls per file (open,
- * write, futimes, fchmod, close): restoring 3,000 small files took it 4.3 s
- * against 1.0 s synchronously (BENCHMARKS.md, restore). Slices keep the run
- * responsive (other tasks' output, timeouts, Ctrl-C) while a large restore
- * goes on, and hold at most one slice in memory.
- */
-async function unpackInSlices(file: string, unpack: tar.UnpackSync): Promise<void> {
-  const fd = openRegularFileSync(file);
-  try {
-    for (;;) {
-      // A fresh buffer per slice: the parser may keep a reference to a partial header or body across writes.
-      const slice = Buffer.allocUnsafe(SLICE_BYTES);
-      const bytes = readSync(fd, slice, 0, SLICE_BYTES, null);
-      if (bytes === 0) break;
-      unpack.write(slice.subarray(0, bytes));
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    unpack.end();
-  } finally {
-    closeSync(fd);
   }
 }
 
