@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createProjectGraphAsync, type NxJsonConfiguration } from '@nx/devkit';
-import { diffRecords, HASH_RECORD_FORMAT, HashRecordStore, type IndexEntry, type InputChange } from '@stride/core';
+import { diffRecords, HASH_RECORD_FORMAT, HashRecordStore, type IndexEntry, type InputChange, printable } from '@stride/core';
 import { readSettings } from '../settings.js';
 
 /**
@@ -63,7 +63,8 @@ export async function why(argv: string[], root: string): Promise<number> {
   }
   const lines = [`${taskId}: ${current.hash} (${describe(current)}) against ${earlier.hash} (${describe(earlier)})`];
   if (changes.length === 0) lines.push('  the same inputs: it missed because no cache held that result (evicted, never stored, or --skip-nx-cache)');
-  for (const change of changes) lines.push(`  ${showValue(change, values['show-values'] === true)}`);
+  // File names come from the checkout (a pull request can name a file with terminal escapes): printed escaped.
+  for (const change of changes) lines.push(`  ${printable(showValue(change, values['show-values'] === true), 1000)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
