@@ -28,7 +28,8 @@ describe('Stride installed from its tarballs into an outside Nx 24 workspace', (
     const nxJson = JSON.parse(ws.read('nx.json')) as { plugins?: unknown[]; targetDefaults: Record<string, { cache?: boolean }> };
     // No plugin entry (it would cost a plugin worker per run): the executor reads Nx's command line itself.
     expect(nxJson.plugins ?? []).not.toContain('@stride/nx');
-    expect(nxJson.targetDefaults['build']?.cache).toBe(false);
+    // The default mode ("nx"): Nx's local cache stays in front of the Stride targets.
+    expect(nxJson.targetDefaults['build']?.cache).toBe(true);
     expect(nxJson.targetDefaults['@stride/nx:run']).toBeUndefined();
     expect(ws.read('.gitignore').split('\n')).toContain('.stride');
     const project = JSON.parse(ws.read('libs/lib01/project.json')) as { targets: { build: { executor: string; options: { executor: string; options: { command: string } } } } };
@@ -39,7 +40,7 @@ describe('Stride installed from its tarballs into an outside Nx 24 workspace', (
     // The wrapped target still gets the workspace's build defaults (dependsOn, outputs).
     const shown = ws.nx(['show', 'project', 'lib01', '--json']);
     const resolved = JSON.parse(shown.stdout) as { targets: { build: { dependsOn: string[]; outputs: string[]; cache: boolean } } };
-    expect(resolved.targets.build).toMatchObject({ dependsOn: ['^build'], outputs: ['{projectRoot}/dist'], cache: false });
+    expect(resolved.targets.build).toMatchObject({ dependsOn: ['^build'], outputs: ['{projectRoot}/dist'], cache: true });
 
     const snapshot = [ws.read('nx.json'), ws.read('.gitignore'), ws.read('libs/lib01/project.json')];
     const second = ws.nx(['g', '@stride/nx:init', '--wrap=build', '--no-interactive']);

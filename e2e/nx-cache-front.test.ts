@@ -136,6 +136,25 @@ describe('localCache "nx": Nx\'s local cache in front, the S3 remote behind the 
     expect(runRecordTime(b)).toBe(recordBefore);
     expect(b.digest(outputs(b))).toEqual(expected);
   });
+
+  it('NX_CACHE_FAILURES=true: Nx caches the failure the batch yields and replays it as a failure, without running it', async () => {
+    // A build that fails after leaving a mark for every time it really ran.
+    const command = `node -e "require('fs').appendFileSync('../../failures.txt', 'ran\\n'); console.error('lib05 failed on purpose'); process.exit(3)"`;
+    b.updateJson<{ targets: { build: { options: Record<string, unknown> } } }>('libs/lib05/project.json', (project) => {
+      project.targets.build.options = { ...project.targets.build.options, command };
+      return project;
+    });
+    const runs = (): number => (existsSync(join(b.root, 'failures.txt')) ? b.read('failures.txt').split('\n').filter(Boolean).length : 0);
+    const env = { ...AWS_ENV, NX_CACHE_DIRECTORY: nxCacheOf.get(b), NX_CACHE_FAILURES: 'true' };
+    const first = await b.nxAsync(['run', 'lib05:build'], env);
+    expect(first.code).not.toBe(0);
+    expect(runs()).toBe(1);
+    const again = await b.nxAsync(['run', 'lib05:build'], env);
+    expect(again.code).not.toBe(0);
+    expect(again.output).toContain('lib05 failed on purpose');
+    // Replayed from Nx's cache: the command did not run a second time.
+    expect(runs()).toBe(1);
+  });
 });
 
 describe('localCache "nx" on a workspace whose Nx cache is still off (init not run again)', () => {
@@ -162,5 +181,54 @@ describe('localCache "nx" on a workspace whose Nx cache is still off (init not r
     const second = c.nx(['run-many', '-t', 'build'], env);
     expect(second.code, second.output).toBe(0);
     expect(c.buildLog()).toHaveLength(2);
+  });
+});
+
+/**
+ * Tasks whose hash reads their dependencies' outputs (`dependentTasksOutputFiles`): Nx hashes them only once those
+ * outputs exist, and its contract (task-orchestrator's batch waves) runs such a task in the same batch as the
+ * dependency that missed, and looks it up after a dependency it restored: one batch process per run, none when
+ * everything hits. Counted from the run records, one per batch process.
+ */
+describe('localCache "nx" with dependentTasksOutputFiles inputs: the batch processes Nx forks', () => {
+  let d: TestWorkspace;
+  let nxCache: string;
+  const batches = (): string[] => (existsSync(join(d.root, '.stride/runs')) ? readdirSync(join(d.root, '.stride/runs')).filter((name) => name !== 'last.json') : []);
+  const build = () => d.nxAsync(['run-many', '-t', 'build'], { NX_CACHE_DIRECTORY: nxCache });
+  beforeAll(() => {
+    // A chain lib00 <- lib01 <- lib02, Nx's cache in front (the default mode as init sets it up).
+    d = createWorkspace({ projects: 3, width: 1, nxCacheInFront: true });
+    d.updateJson<{ targetDefaults: { build: { inputs: unknown[] } } }>('nx.json', (nx) => {
+      nx.targetDefaults.build.inputs = [...nx.targetDefaults.build.inputs, { dependentTasksOutputFiles: '**/*.js', transitive: true }];
+      return nx;
+    });
+    nxCache = mkdtempSync(join(tmpdir(), 'stride-e2e-nxcache-'));
+  });
+  afterAll(() => {
+    d.remove();
+    rmSync(nxCache, { recursive: true, force: true });
+  });
+
+  it('cold: one batch runs the whole chain', async () => {
+    const result = await build();
+    expect(result.code, result.output).toBe(0);
+    expect(batches()).toHaveLength(1);
+    expect(d.lastRun().tasks.map((t) => t.cache)).toEqual(['miss', 'miss', 'miss']);
+  });
+
+  it('fully cached: Nx restores the chain level by level and forks no batch', async () => {
+    rmSync(join(d.root, 'build-log.txt'), { force: true });
+    const result = await build();
+    expect(result.code, result.output).toBe(0);
+    expect(d.buildLog()).toEqual([]);
+    expect(batches()).toHaveLength(1);
+  });
+
+  it('the bottom library edited: one more batch, with the whole chain (each task rehashed from the new outputs)', async () => {
+    d.write('libs/lib00/src/index.js', 'export const edited = 1;\n');
+    const result = await build();
+    expect(result.code, result.output).toBe(0);
+    expect(batches()).toHaveLength(2);
+    expect(d.buildLog().map((line) => line.split(' ')[0])).toEqual(['lib00', 'lib01', 'lib02']);
   });
 });

@@ -40,8 +40,11 @@ console.log('built ' + project + ' (' + sources.length + ' bytes of source)');
  * `filesPerProject` (optional) pads each project's `src` with small generated
  * modules (`src/mod-NNN.js`) up to that many source files in all; without it a
  * project has exactly its three files, as before.
+ * `nxCacheInFront` (optional, Stride workspaces only) leaves Nx's cache on for the Stride targets, as `init` sets
+ * them up by default (`localCache: "nx"`: Nx restores its hits, the batch gets its misses); without it Nx's cache
+ * is off for them and Stride's own store serves them.
  * @param {string} dir
- * @param {{ projects?: number, width?: number, stride?: boolean, filesPerProject?: number }} [options]
+ * @param {{ projects?: number, width?: number, stride?: boolean, filesPerProject?: number, nxCacheInFront?: boolean }} [options]
  * @returns {{ projects: string[], dependencies: Record<string, string[]> }}
  */
 export function generateWorkspace(dir, options = {}) {
@@ -70,8 +73,8 @@ export function generateWorkspace(dir, options = {}) {
     namedInputs: { default: ['{projectRoot}/**/*'], production: ['default', '!{projectRoot}/**/*.spec.js'] },
     targetDefaults: { build: { dependsOn: ['^build'], inputs: ['production', '^production'], outputs: ['{projectRoot}/dist'] } },
   };
-  // Stride caches its targets itself, so Nx's cache is off for them.
-  nxJson.targetDefaults.build.cache = !stride;
+  // Plain Nx caches its own; Stride targets leave it on only with Nx's cache in front (else Stride's store serves them).
+  nxJson.targetDefaults.build.cache = !stride || options.nxCacheInFront === true;
   writeFileSync(join(dir, 'nx.json'), JSON.stringify(nxJson, null, 2) + '\n');
 
   for (const name of names) {

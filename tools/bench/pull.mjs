@@ -5,7 +5,14 @@
 // bucket), alternating round by round; plus the cold-run cost of uploading
 // (Stride with the remote against Stride with the local store only).
 //
-//   pnpm run pack && node tools/bench/pull.mjs [--rounds 3] [--projects 200] [--files 20]
+//   pnpm run pack && node tools/bench/pull.mjs [--rounds 3] [--projects 200] [--files 20] [--mode nx|stride]
+//                                          [--latency-ms 20]
+//
+// --mode: Stride's localCache mode (default "nx", what init sets up: Nx's cache
+// in front, empty on the fresh machine, so the batch gets every task).
+// --latency-ms: every chunk between the clients and S3 goes through the fault
+// proxy (tools/s3/fault-proxy.mjs, `delay`) held that long, for Stride and for
+// `stride serve` alike: a CI runner's link to its bucket rather than loopback.
 //
 // Writes tools/bench/results/pull.json. Exits non-zero only when a run fails.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -17,27 +24,47 @@ import { startS3Server } from '../s3/server.mjs';
 import { generateWorkspace } from '../workspace-gen.mjs';
 import { benchEnv, installStride, medianOf, NX_VERSION, strideTarballs } from './common.mjs';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, projects: { type: 'string', default: '200' }, files: { type: 'string', default: '20' }, width: { type: 'string', default: '10' }, dir: { type: 'string' }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, projects: { type: 'string', default: '200' }, files: { type: 'string', default: '20' }, width: { type: 'string', default: '10' }, dir: { type: 'string' }, out: { type: 'string' }, mode: { type: 'string', default: 'nx' }, 'latency-ms': { type: 'string', default: '0' } } });
+const latencyMs = Number(values['latency-ms']);
+if (!Number.isInteger(latencyMs) || latencyMs < 0) throw new Error(`--latency-ms must be a whole number of milliseconds, got ${values['latency-ms']}`);
+const mode = values.mode;
+if (!['nx', 'stride'].includes(mode)) throw new Error(`--mode must be "nx" or "stride", got ${mode}`);
 const rounds = Number(values.rounds);
 const projects = Number(values.projects);
 const benchDir = resolve(values.dir ?? join(tmpdir(), 'stride-bench'));
 const log = (line = '') => process.stdout.write(`${line}\n`);
 const installDir = installStride(benchDir, strideTarballs(), log);
 const s3 = await startS3Server();
+const proxy = latencyMs > 0 ? await startLatencyProxy(s3.port, latencyMs) : undefined;
 const baseEnv = {
   ...benchEnv(),
   AWS_ACCESS_KEY_ID: 'stride',
   AWS_SECRET_ACCESS_KEY: 'stride-secret',
   AWS_REGION: 'us-east-1',
+  STRIDE_LOCAL_CACHE: mode,
 };
-const remoteEnv = { STRIDE_REMOTE_BUCKET: s3.bucket, STRIDE_REMOTE_ENDPOINT: s3.endpoint, STRIDE_REMOTE_FORCE_PATH_STYLE: 'true', STRIDE_REMOTE_SCOPE: 'trusted' };
+const remoteEnv = { STRIDE_REMOTE_BUCKET: s3.bucket, STRIDE_REMOTE_ENDPOINT: proxy?.endpoint ?? s3.endpoint, STRIDE_REMOTE_FORCE_PATH_STYLE: 'true', STRIDE_REMOTE_SCOPE: 'trusted' };
 const failures = [];
+
+/** The fault proxy in its own process (latency-proxy.mjs): this script blocks in spawnSync while nx runs. */
+async function startLatencyProxy(targetPort, ms) {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'latency-proxy.mjs'), String(targetPort), String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const endpoint = await new Promise((ok, fail) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) ok(JSON.parse(out.split('\n')[0]).endpoint);
+    });
+    child.on('exit', (code) => fail(new Error(`latency proxy exited ${code}`)));
+  });
+  return { endpoint, stop: () => new Promise((ok) => (child.on('exit', ok), child.kill('SIGTERM'))) };
+}
 
 function workspace(name, stride) {
   const dir = join(benchDir, `pull-${name}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const graph = generateWorkspace(dir, { projects, width: Number(values.width), stride, filesPerProject: Number(values.files) });
+  const graph = generateWorkspace(dir, { projects, width: Number(values.width), stride, filesPerProject: Number(values.files), nxCacheInFront: stride && mode === 'nx' });
   symlinkSync(join(installDir, 'node_modules'), join(dir, 'node_modules'), 'junction');
   execFileSync('git', ['init', '-q'], { cwd: dir });
   return { dir, graph };
@@ -81,7 +108,7 @@ async function serve(ws, serveDir) {
   return { url, stop: () => new Promise((ok) => (child.on('exit', ok), child.kill('SIGTERM'))) };
 }
 
-log(`Generating workspaces of ${projects} projects x ${values.files} files in ${benchDir}; S3 at ${s3.endpoint}`);
+log(`Generating workspaces of ${projects} projects x ${values.files} files in ${benchDir}; S3 at ${s3.endpoint}${proxy ? `, ${latencyMs} ms added by the fault proxy` : ''}; Stride in localCache "${mode}" mode`);
 const strideLocal = workspace('stride-local', true);
 const strideA = workspace('stride-a', true);
 const strideB = workspace('stride-b', true);
@@ -132,6 +159,7 @@ for (let round = 1; round <= rounds; round++) {
   }
   log(`pull round ${round}: stride ${(pull.stride.at(-1) / 1000).toFixed(2)} s, nx via its remote cache client ${(pull.nx.at(-1) / 1000).toFixed(2)} s`);
 }
+await proxy?.stop();
 await s3.stop();
 
 const m = (list) => medianOf(list);
@@ -142,6 +170,8 @@ const result = {
   projects,
   filesPerProject: Number(values.files),
   rounds,
+  mode,
+  latencyMs,
   pullMs: { stride: m(pull.stride), nx: m(pull.nx) },
   pullSpeedup: m(pull.nx) / m(pull.stride),
   coldMs: { remote: m(cold.remote), local: m(cold.local) },

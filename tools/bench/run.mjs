@@ -20,7 +20,7 @@
 // exits non-zero only when a run fails (non-zero exit, a task not restored, an
 // output missing), never because of a timing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -51,6 +51,7 @@ try {
       'no-probe': { type: 'boolean' },
       out: { type: 'string' },
       keep: { type: 'boolean' },
+      mode: { type: 'string' },
     },
   }));
   config = {
@@ -59,9 +60,11 @@ try {
     filesPerProject: positive(flags.files ?? process.env.STRIDE_BENCH_FILES, 100, 'files'),
     width: positive(flags.width ?? process.env.STRIDE_BENCH_WIDTH, 10, 'width'),
     probe: !flags['no-probe'] && process.env.STRIDE_BENCH_PROBE !== '0',
+    mode: flags.mode ?? process.env.STRIDE_BENCH_MODE ?? 'nx',
   };
+  if (!['nx', 'stride'].includes(config.mode)) throw new Error(`mode must be "nx" (Nx's local cache in front, init's default) or "stride" (Stride's own store), got ${config.mode}`);
 } catch (error) {
-  console.error(`${error.message}\nOptions: --rounds N --projects N --files N --width N --dir PATH --no-probe --keep --out FILE (see the head of tools/bench/run.mjs)`);
+  console.error(`${error.message}\nOptions: --rounds N --projects N --files N --width N --mode nx|stride --dir PATH --no-probe --keep --out FILE (see the head of tools/bench/run.mjs)`);
   process.exit(2);
 }
 const benchDir = resolve(flags.dir ?? process.env.STRIDE_BENCH_DIR ?? join(tmpdir(), 'stride-bench'));
@@ -93,13 +96,24 @@ let graph;
 for (const [variant, dir] of Object.entries(variants)) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  graph = generateWorkspace(dir, { projects: config.projects, width: config.width, stride: variant === 'stride', filesPerProject: config.filesPerProject });
+  graph = generateWorkspace(dir, {
+    projects: config.projects,
+    width: config.width,
+    stride: variant === 'stride',
+    filesPerProject: config.filesPerProject,
+    nxCacheInFront: config.mode === 'nx',
+  });
   symlinkSync(join(installDir, 'node_modules'), join(dir, 'node_modules'), 'junction');
   execFileSync('git', ['init', '-q'], { cwd: dir });
 }
 const sourceFiles = countFiles(join(variants.stride, 'libs'));
 const depth = Math.ceil(config.projects / config.width);
-log(`${sourceFiles} files under libs/ per workspace, ${depth} layers of dependencies`);
+log(`${sourceFiles} files under libs/ per workspace, ${depth} layers of dependencies; Stride in localCache "${config.mode}" mode`);
+// The edited library: the first of the bottom layer, so its dependants (up to the top layer) miss and the rest hit.
+const leaf = graph.projects[0];
+const leafMisses = dependantsOf(leaf).size + 1;
+/** Per workspace, the builds logged before the current edit. */
+const buildsBefore = new Map();
 
 log('\nCold builds (empty caches), then one untimed cached run of each: every later run is fully cached.');
 const cold = {};
@@ -120,9 +134,13 @@ const scenarios = [
     title: 'Fully cached, file-hash cache deleted first',
     // Stride's persisted file hashes, and Nx's (its native workspace context's store).
     prepare: (variant, dir) =>
-      rmSync(variant === 'stride' ? join(dir, '.stride', 'file-hashes.json') : join(dir, '.nx', 'workspace-data', 'nx_files_v2.nxt'), { force: true }),
+      rmSync(variant === 'stride' && config.mode === 'stride' ? join(dir, '.stride', 'file-hashes.json') : join(dir, '.nx', 'workspace-data', 'nx_files_v2.nxt'), {
+        force: true,
+      }),
   },
   { key: 'noIsolation', title: 'Fully cached, NX_ISOLATE_PLUGINS=false', prepare: () => {}, env: { NX_ISOLATE_PLUGINS: 'false' } },
+  // Last in a round: it rebuilds what it touches, so the next round starts fully cached again.
+  { key: 'leafEdit', title: 'One library of the bottom layer edited (it and its dependants miss)', prepare: editLeaf, expect: 'edited' },
 ];
 const runs = [];
 const probes = [];
@@ -134,7 +152,7 @@ for (let round = 1; round <= config.rounds; round++) {
     for (const variant of order) {
       scenario.prepare(variant, variants[variant]);
       const run = nxRun(variant, scenario.key, round, scenario.env ?? {});
-      check(run, { expect: 'cached', outputs: scenario.outputs });
+      check(run, { expect: scenario.expect ?? 'cached', outputs: scenario.outputs });
       runs.push({ scenario: scenario.key, variant, round, wallMs: round1(run.wallMs), ...analyse(run) });
       line.push(`${scenario.key}/${variant} ${(run.wallMs / 1000).toFixed(2)}`);
     }
@@ -187,7 +205,7 @@ function nxRun(variant, label, round, env) {
   const child = spawnSync(join(dir, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'build', '--output-style=static'], {
     cwd: dir,
     stdio: ['ignore', fd, fd],
-    env: { ...baseEnv, ...env, NODE_OPTIONS: `--require "${perfDump}"`, STRIDE_BENCH_PERF_DIR: perfDir },
+    env: { ...baseEnv, ...(variant === 'stride' ? { STRIDE_LOCAL_CACHE: config.mode } : {}), ...env, NODE_OPTIONS: `--require "${perfDump}"`, STRIDE_BENCH_PERF_DIR: perfDir },
   });
   const t1 = performance.timeOrigin + performance.now();
   closeSync(fd);
@@ -207,7 +225,10 @@ function check(run, { expect, outputs = false }) {
   const text = readFileSync(run.logFile, 'utf8');
   const problems = [];
   if (run.error || run.status !== 0) problems.push(`nx exited with ${run.error ? run.error.message : `code ${run.status}`}`);
-  if (run.variant === 'stride') {
+  if (expect === 'edited') {
+    const ran = buildsLogged(run.dir) - (buildsBefore.get(run.dir) ?? 0);
+    if (ran !== leafMisses) problems.push(`expected ${leafMisses} tasks to run after editing ${leaf} (it and its dependants), ${ran} ran`);
+  } else if (run.variant === 'stride' && !(config.mode === 'nx' && expect === 'cached')) {
     if (!run.record) problems.push('no Stride run record was written');
     else {
       const tasks = run.record.tasks;
@@ -237,6 +258,31 @@ function analyse(run) {
   } catch (error) {
     return { analysisError: String(error.message ?? error) };
   }
+}
+
+/** Tasks the build script ran in this workspace so far (it appends a line per build to build-log.txt). */
+function buildsLogged(dir) {
+  const file = join(dir, 'build-log.txt');
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
+}
+/** A new line in one source file of the leaf library: a different content hash on every round. */
+function editLeaf(_variant, dir) {
+  buildsBefore.set(dir, buildsLogged(dir));
+  appendFileSync(join(dir, 'libs', leaf, 'src', 'util.js'), `// edit ${Date.now()}\n`);
+}
+
+function dependantsOf(project) {
+  const found = new Set();
+  const visit = (name) => {
+    for (const [other, deps] of Object.entries(graph.dependencies)) {
+      if (deps.includes(name) && !found.has(other)) {
+        found.add(other);
+        visit(other);
+      }
+    }
+  };
+  visit(project);
+  return found;
 }
 
 function deleteOutputs(_variant, dir) {
@@ -396,11 +442,11 @@ function report(r) {
   const sp = (st) => `${s(st.median)} (${s(st.min)}-${s(st.max)})`;
   const mp = (st) => (st && st.n ? `${m(st.median)} (${m(st.min)}-${m(st.max)})` : 'n/a');
   const out = [];
-  out.push(`## Stride vs Nx ${r.nx}: ${r.config.projects} projects, ${r.config.sourceFiles} files, ${r.config.rounds} rounds`);
+  out.push(`## Stride (localCache "${r.config.mode}") vs Nx ${r.nx}: ${r.config.projects} projects, ${r.config.sourceFiles} files, ${r.config.rounds} rounds`);
   out.push('');
   out.push(`${r.date.slice(0, 10)}, ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, Stride ${r.commit}; 1-minute load average before the runs: median ${r.machine.loadAverage1m.median}, max ${r.machine.loadAverage1m.max}. Wall seconds from spawn to exit of \`nx run-many -t build\`, median (min-max); ratio = Stride/Nx of the medians, and the median of the per-round ratios.`);
   out.push('');
-  out.push('| Fully cached `nx run-many -t build` | Stride s | Nx s | Stride/Nx | per-round ratio (min-max) |');
+  out.push('| `nx run-many -t build` | Stride s | Nx s | Stride/Nx | per-round ratio (min-max) |');
   out.push('|---|---|---|---|---|');
   for (const w of Object.values(r.wall)) {
     out.push(`| ${w.title} | ${sp(w.stride)} | ${sp(w.nx)} | **${w.ratioOfMedians.toFixed(2)}x** | ${w.pairedRatio.median.toFixed(2)} (${w.pairedRatio.min.toFixed(2)}-${w.pairedRatio.max.toFixed(2)}) |`);

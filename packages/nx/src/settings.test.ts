@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readSettings } from './settings.js';
+import { modeForBatch, readSettings } from './settings.js';
 
 describe('readSettings', () => {
   it('defaults to .stride/cache with no plugin options', () => {
@@ -37,10 +37,20 @@ describe('readSettings: where a bad value came from', () => {
 
 describe('readSettings: localCache', () => {
   const withOption = (localCache: unknown) => ({ plugins: [{ plugin: '@stride/nx', options: { localCache } }] });
-  it('defaults to Stride\'s own store', () => {
+  it('defaults to Nx\'s cache in front, and an unset mode follows the batch\'s targets', () => {
     const settings = readSettings('/ws', { plugins: ['@stride/nx'] }, {});
-    expect(settings.localCache).toBe('stride');
+    expect(settings.localCache).toBe('nx');
     expect(settings.localCacheSetting).toBe('the default');
+    expect(modeForBatch(settings, [true, true]).localCache).toBe('nx');
+    // A workspace an older init set up (Nx's cache off for Stride targets) keeps its store.
+    expect(modeForBatch(settings, [false, false])).toMatchObject({ localCache: 'stride', localCacheSetting: expect.stringMatching(/^the default, since Nx's cache is off/) });
+    expect(modeForBatch(settings, [true, false]).localCache).toBe('stride');
+    expect(modeForBatch(settings, []).localCache).toBe('stride');
+  });
+  it('a mode that is set is kept whatever the targets say', () => {
+    expect(modeForBatch(readSettings('/ws', withOption('nx'), {}), [false]).localCache).toBe('nx');
+    expect(modeForBatch(readSettings('/ws', withOption('stride'), {}), [true]).localCache).toBe('stride');
+    expect(modeForBatch(readSettings('/ws', {}, { STRIDE_LOCAL_CACHE: 'nx' }), [false]).localCache).toBe('nx');
   });
   it('reads nx.json, and the environment wins over it (an empty variable counts as unset)', () => {
     expect(readSettings('/ws', withOption('nx'), {}).localCache).toBe('nx');

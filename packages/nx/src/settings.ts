@@ -35,8 +35,12 @@ export interface StrideSettings {
 
 export type LocalCacheMode = 'stride' | 'nx';
 export const LOCAL_CACHE_MODES: readonly LocalCacheMode[] = ['stride', 'nx'];
-/** Until Nx's cache in front is measured everywhere, Stride's own store stays the default. */
-export const DEFAULT_LOCAL_CACHE: LocalCacheMode = 'stride';
+/**
+ * What `init` sets up when no mode is chosen: Nx's local cache in front, since a fully cached run then costs what
+ * plain Nx's does (BENCHMARKS.md). A batch with no mode set follows its targets instead (`modeForBatch`).
+ */
+export const DEFAULT_LOCAL_CACHE: LocalCacheMode = 'nx';
+export const DEFAULT_MODE_SETTING = 'the default';
 
 const CACHE_DIRECTORY_VARIABLE = 'STRIDE_CACHE_DIRECTORY (environment)';
 const KNOWN_OPTIONS = ['cacheDirectory', 'maxCacheSize', 'maxCacheAge', 'localCache', 'remote'] as const;
@@ -113,13 +117,27 @@ export function readLocalCache(options: Record<string, unknown>, env: NodeJS.Pro
   const fromEnv = env.STRIDE_LOCAL_CACHE !== undefined && env.STRIDE_LOCAL_CACHE !== '';
   const setting = fromEnv ? 'STRIDE_LOCAL_CACHE (environment)' : 'plugins[@stride/nx].options.localCache';
   const value: unknown = fromEnv ? env.STRIDE_LOCAL_CACHE : options.localCache;
-  if (value === undefined) return { mode: DEFAULT_LOCAL_CACHE, setting: 'the default' };
+  if (value === undefined) return { mode: DEFAULT_LOCAL_CACHE, setting: DEFAULT_MODE_SETTING };
   if (typeof value === 'string' && (LOCAL_CACHE_MODES as readonly string[]).includes(value)) return { mode: value as LocalCacheMode, setting };
   throw new StrideError('the local cache must be "stride" or "nx"', {
     setting,
     value,
     fix: `set it to "nx" (Nx's local cache in front, Stride keeps no local copy) or "stride" (Stride's own store in .stride/cache, Nx's cache off for Stride targets)${fromEnv ? ', or unset STRIDE_LOCAL_CACHE' : ''}; then run \`nx g @stride/nx:init\` so each target's Nx cache matches the mode`,
   });
+}
+
+/**
+ * The mode of one batch. Set (nx.json or STRIDE_LOCAL_CACHE), it is used as set. Unset, the batch follows how its
+ * targets are set up: Nx's cache on for every task means `init` chose "nx" (Nx restores the hits, Stride only sees
+ * its misses); off for any means a workspace an older `init` set up for Stride's own store, which keeps serving it,
+ * so upgrading Stride loses no cached result and rebuilds nothing (`init` run again moves it to "nx").
+ */
+export function modeForBatch(settings: StrideSettings, nxCacheOn: readonly boolean[]): StrideSettings {
+  if (settings.localCacheSetting !== DEFAULT_MODE_SETTING) return settings;
+  const allOn = nxCacheOn.length > 0 && nxCacheOn.every(Boolean);
+  return allOn
+    ? { ...settings, localCache: 'nx', localCacheSetting: `${DEFAULT_MODE_SETTING}, since Nx's cache is on for every task of this batch` }
+    : { ...settings, localCache: 'stride', localCacheSetting: `${DEFAULT_MODE_SETTING}, since Nx's cache is off for tasks of this batch` };
 }
 
 /** Scope and public keys as the remote block would give them, read the same way when no bucket is set. */

@@ -98,6 +98,8 @@ export class RemoteCache implements RemoteTier {
   private connectivityWarning: string | undefined;
   private failuresInARow = 0;
   private readonly limit: <T>(job: () => Promise<T>) => Promise<T>;
+  /** Hash-record uploads, apart from the artifacts' limit (EXPLAIN_UPLOADS_AT_ONCE). */
+  private readonly explainLimit: <T>(job: () => Promise<T>) => Promise<T>;
   private readonly pending = new Set<Promise<void>>();
   /**
    * Keys this run found missing: their upload skips the existence check (the
@@ -125,6 +127,7 @@ export class RemoteCache implements RemoteTier {
     private readonly encryptionKey?: Buffer,
   ) {
     this.limit = createLimit(settings.uploadConcurrency);
+    this.explainLimit = createLimit(EXPLAIN_UPLOADS_AT_ONCE);
     this.trusted = settings.scope === TRUSTED_SCOPE;
     if (this.trusted && publicKeys.length > 0 && !signingKey && this.canWrite) {
       this.setupWarning = 'this trusted run has no signing key (STRIDE_SIGNING_KEY), so it uploads nothing: trusted readers would refuse unsigned artifacts';
@@ -415,6 +418,55 @@ export class RemoteCache implements RemoteTier {
     this.pending.add(job);
   }
 
+  /**
+   * Objects of `stride why`'s hash records (explain/bucket-records.ts), under this run's write location as
+   * `<location>/<name>`: uploaded in the background with the artifacts, flushed with them, never failing the run.
+   * `replace: false` keeps what is there (a file set's list is the same whoever writes it).
+   */
+  scheduleExplainUploads(objects: ReadonlyArray<{ name: string; body: Buffer; replace: boolean }>): void {
+    const location = writeLocation(this.settings);
+    // Where this run uploads no artifact (a trusted run without the key, a developer), it explains none either.
+    if (!this.sharesResults || this.stats.switchedOff || location === undefined) return;
+    for (const { name, body, replace } of objects) {
+      const job = this.explainLimit(async () => {
+        if (this.stats.switchedOff) return;
+        try {
+          await this.objects.upload(objectKey(this.settings, location, name), body, replace);
+          this.succeeded();
+        } catch (error) {
+          this.failed(error);
+        }
+      }).finally(() => this.pending.delete(job));
+      this.pending.add(job);
+    }
+  }
+
+  /**
+   * An explain object by name, from the first location of the run's read order that has it (trusted/ first), as
+   * parsed JSON with where it was found; undefined when none has it, it is over `maxBytes`, or it is not JSON.
+   * What it holds is unchecked: the caller validates its shape (parseHashRecord, parseFileList).
+   */
+  async readExplain(name: string, maxBytes: number): Promise<{ value: unknown; location: Location } | undefined> {
+    if (!this.canRead || this.stats.switchedOff) return undefined;
+    for (const location of readOrder(this.settings)) {
+      const key = objectKey(this.settings, location, name);
+      const spill = await this.tempFile('explain');
+      try {
+        const downloaded = await this.objects.download(key, spill, maxBytes);
+        this.succeeded();
+        if (downloaded === undefined) continue;
+        const text = Buffer.isBuffer(downloaded.source) ? downloaded.source.toString('utf8') : await readFile(downloaded.source, 'utf8');
+        return { value: JSON.parse(text) as unknown, location };
+      } catch (error) {
+        if (!(error instanceof ArtifactTooLargeError) && !(error instanceof SyntaxError)) this.failed(error);
+        return undefined;
+      } finally {
+        if (existsSync(spill)) await rm(spill, { force: true });
+      }
+    }
+    return undefined;
+  }
+
   /** Uploads (and the timing history) not yet finished. */
   get pendingUploads(): number {
     return this.pending.size;
@@ -478,6 +530,11 @@ export class RemoteCache implements RemoteTier {
 }
 
 const TIMINGS_MAGIC = 'stride-timings';
+/**
+ * Hash-record objects are small (a few kB) and many (a task, its file sets, its pointer): sent more at once than
+ * artifacts, or a cold run of 200 tasks waits 2-4 s at its end for 600 PUTs four at a time.
+ */
+const EXPLAIN_UPLOADS_AT_ONCE = 16;
 
 /** The trusted timing history as uploaded: the history, named as such, signed whole (every field but the signature). */
 function signTimings(signingKey: KeyObject, timings: TimingsFile): TimingsFile & { magic: typeof TIMINGS_MAGIC; signature: ArtifactSignature } {

@@ -17,16 +17,17 @@ import {
   TaskRunner,
   TimingHistory,
   UncachedTasks,
+  BucketRecords,
   HashRecordStore,
   toChromeTrace,
   writeFileAtomic,
   writeRunRecord,
 } from '@stride/core';
-import { type LocalCacheMode, readSettings, type StrideSettings } from '../settings.js';
+import { DEFAULT_MODE_SETTING, type LocalCacheMode, modeForBatch, readSettings, type StrideSettings } from '../settings.js';
 import { executeTask, WorkerScratch } from './execute-task.js';
 import { isStreaming, printTaskOutput } from './live-output.js';
 import { resolveTaskOptions } from './task-options.js';
-import { recordAndExplainMisses } from './miss-causes.js';
+import { publishBuilt, recordAndExplainMisses } from './miss-causes.js';
 import { followNxReset } from './nx-reset.js';
 import { TaskEnvironments } from './task-env.js';
 import { NxTaskHasher } from './task-hasher.js';
@@ -85,7 +86,10 @@ export async function* strideRun(taskIds: readonly string[], context: ExecutorCo
 async function* run(taskIds: readonly string[], context: ExecutorContext, taskGraph: TaskGraph): AsyncGenerator<NxTaskResult> {
   const startedAt = Date.now();
   const root = context.root;
-  const settings = readSettings(root, context.nxJsonConfiguration);
+  const settings = modeForBatch(
+    readSettings(root, context.nxJsonConfiguration),
+    taskIds.map((id) => taskGraph.tasks[id]?.cache === true),
+  );
   adoptNxInvocation(context.nxJsonConfiguration.parallel);
   const parallel = Number(process.env.STRIDE_PARALLEL) || 3;
   const setup: Record<string, number> = {};
@@ -177,17 +181,25 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     runner.warnings.push(
       settings.localCache === 'nx'
         ? `Nx's own cache is off for ${which}, and with localCache "nx" (${settings.localCacheSetting}) Stride keeps no local copy: they are neither restored nor stored anywhere, as Nx does for "cache": false; if init set that up for the "stride" mode, run nx g @stride/nx:init to set "cache": true`
-        : `Nx's own cache is also on for ${which}: set "cache": false for these targets (nx g @stride/nx:init does it), or every output is stored twice`,
+        : settings.localCacheSetting.startsWith(DEFAULT_MODE_SETTING)
+          ? `Nx's own cache is on for ${which} but off for other tasks of this batch, so Stride used its own store (localCache is not set) and their outputs are stored twice: run nx g @stride/nx:init to set every Stride target up for Nx's cache in front, or set localCache "stride" and run it to turn Nx's cache off for them`
+          : `Nx's own cache is also on for ${which}: set "cache": false for these targets (nx g @stride/nx:init does it), or every output is stored twice`,
     );
   }
 
   const outcomes: TaskOutcome[] = [];
+  // `stride why`'s records of what this run builds go to the bucket as each task finishes (and explain misses there).
+  const bucketRecords = remote ? new BucketRecords(remote) : undefined;
+  const publishing: Array<Promise<void>> = [];
   // Built once per run: replayed output is masked per task, on the fully cached path too.
   const masker = secretMasker();
   try {
     const streaming = isStreaming();
     for await (const outcome of runner.run()) {
       outcomes.push(outcome);
+      if (bucketRecords && remote?.sharesResults && outcome.cache === 'miss' && outcome.status === 'success') {
+        publishing.push(publishBuilt(bucketRecords, hasher, outcome).catch((error: unknown) => void runner.warnings.push(`could not send the hash record of ${outcome.id} to the bucket (stride why): ${errorMessage(error)}`)));
+      }
       // Executed output was masked as it was captured; a restored one may come
       // from another machine (or an older Stride), so it is masked again here,
       // with this machine's secrets, before Nx prints or stores it.
@@ -214,6 +226,8 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     for (const o of outcomes) if (o.cache === 'miss' && o.status === 'success' && o.attempts === 1) history.record(o.id, o.phases.runMs, undefined, hasher.ownInputBytes(o.id));
     await history.save(timingsFile).catch((error: unknown) => runner.warnings.push(`could not save the timing history ${timingsFile}: ${String(error)}`));
     if (outcomes.some((o) => o.attempts > 0) || remote?.timingsNeedReplacing) remote?.scheduleTimingsUpload(() => history.toJSON());
+    // The records of what was built were sent as tasks finished; they are flushed with the artifacts.
+    await Promise.all(publishing);
     // A long flush must not look like a hang: say what is being waited for.
     if (remote && remote.pendingUploads > 0) process.stdout.write(`Stride: finishing ${remote.pendingUploads} uploads to the remote cache...\n`);
     await cache.flush();
@@ -227,7 +241,8 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     }
     lap('saveFileHashesMs');
     const whyDir = join(settings.strideDir, 'why');
-    const missCauses = await recordAndExplainMisses(new HashRecordStore(whyDir), hasher, outcomes).catch((error: unknown) => {
+    // With a bucket, misses are also explained against its records.
+    const missCauses = await recordAndExplainMisses(new HashRecordStore(whyDir), hasher, outcomes, bucketRecords).catch((error: unknown) => {
       runner.warnings.push(`could not keep the hash records in ${whyDir} (stride why): ${errorMessage(error)}`);
       return undefined;
     });

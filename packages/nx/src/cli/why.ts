@@ -2,15 +2,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createProjectGraphAsync, type NxJsonConfiguration } from '@nx/devkit';
-import { diffRecords, HASH_RECORD_FORMAT, HashRecordStore, type IndexEntry, type InputChange, printable } from '@stride/core';
-import { readSettings } from '../settings.js';
+import { BucketRecords, diffRecords, HASH_RECORD_FORMAT, type HashRecord, HashRecordStore, type IndexEntry, type InputChange, LocalStore, printable } from '@stride/core';
+import { openRemote } from '../adapter/open-remote.js';
+import { readSettings, type StrideSettings } from '../settings.js';
 
 /**
  * `stride why <project:target>`: what changed between the task's hash in the
  * last run that hashed it and an earlier one (its newest other hash, its last
  * restore with `--last-hit`, or `--against`), from the records each run with a miss
- * keeps in `.stride/why/`. Exit 1 for a task that does not exist; exit 0 with a
- * sentence for one never built before.
+ * keeps in `.stride/why/`; with a bucket configured and no earlier hash here (a
+ * fresh CI machine), against the newest one the bucket knows, which is what main
+ * built. Exit 1 for a task that does not exist; exit 0 with a sentence for one
+ * never built before.
  */
 export async function why(argv: string[], root: string): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -49,24 +52,53 @@ export async function why(argv: string[], root: string): Promise<number> {
     const others = history.slice(1);
     earlier = values['last-hit'] ? others.find((e) => e.how === 'restored') : others[0];
   }
-  if (!earlier) return say(`${taskId}: no earlier ${values['last-hit'] ? 'restore' : 'build'} to compare with (only ${current.hash} is on record)`);
-  const then = store.read(earlier.hash);
+  let then: { record?: HashRecord; format?: unknown } = earlier ? store.read(earlier.hash) : {};
+  let theirFiles: ReadonlyMap<string, readonly (readonly [string, string])[]> = new Map();
+  let where = '';
+  // Nothing here to compare with: ask the bucket (a fresh CI machine compares with main's build there).
+  if (!then.record && then.format === undefined && !values['last-hit']) {
+    const fromBucket = await bucketRecord(settings, root, taskId, values.against, current.hash);
+    if (fromBucket) {
+      earlier = { hash: fromBucket.record.hash, at: fromBucket.record.at, how: 'built' };
+      then = { record: fromBucket.record };
+      theirFiles = fromBucket.files;
+      where = ` in the bucket (${fromBucket.location === 'trusted' ? 'trusted/, what main built' : 'this scope'})`;
+    }
+  }
+  if (!earlier) return say(`${taskId}: no earlier ${values['last-hit'] ? 'restore' : 'build'} to compare with (only ${current.hash} is on record${settings.remote ? ', here and in the bucket' : ''})`);
   if (!then.record) {
     if (then.format !== undefined) return say(oldFormat(taskId, earlier.hash, then.format));
-    process.stderr.write(`stride why: no record of ${taskId} with hash ${earlier.hash} here (the hashes on record: ${history.map((e) => e.hash).join(', ')})\n`);
+    process.stderr.write(`stride why: no record of ${taskId} with hash ${printable(earlier.hash, 200)} here${settings.remote ? ' or in the bucket' : ''} (the hashes on record: ${history.map((e) => e.hash).join(', ')})\n`);
     return 1;
   }
-  const changes = diffRecords(then.record, now.record, (digest) => store.files(digest));
+  const changes = diffRecords(then.record, now.record, (digest) => store.files(digest) ?? theirFiles.get(digest));
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ task: taskId, hash: current.hash, against: earlier.hash, changes }, null, 2)}\n`);
     return 0;
   }
-  const lines = [`${taskId}: ${current.hash} (${describe(current)}) against ${earlier.hash} (${describe(earlier)})`];
+  const lines = [`${taskId}: ${current.hash} (${describe(current)}) against ${earlier.hash} (${describe(earlier)}${where})`];
   if (changes.length === 0) lines.push('  the same inputs: it missed because no cache held that result (evicted, never stored, or --skip-nx-cache)');
   // File names come from the checkout (a pull request can name a file with terminal escapes): printed escaped.
   for (const change of changes) lines.push(`  ${printable(showValue(change, values['show-values'] === true), 1000)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/**
+ * The bucket's record to compare with: the named hash, else the newest other hash of the task it knows, with the
+ * file lists it names (untrusted: BucketRecords checks their shape; what is printed is escaped).
+ */
+async function bucketRecord(settings: StrideSettings, root: string, taskId: string, against: string | undefined, current: string) {
+  if (!settings.remote) return undefined;
+  const remote = await openRemote({ ...settings, remote: { ...settings.remote, mode: 'read-only' } }, new LocalStore(settings.cacheDirectory, root));
+  if (!remote) return undefined;
+  const bucket = new BucketRecords(remote);
+  const found = against !== undefined ? await bucket.record(against) : await bucket.newest(taskId, current);
+  if (!found || found.record.taskId !== taskId) {
+    for (const warning of remote.warnings) process.stderr.write(`stride why: ${warning}\n`);
+    return undefined;
+  }
+  return { ...found, files: await bucket.files(Object.values(found.record.fileSets)) };
 }
 
 function describe(entry: IndexEntry): string {
