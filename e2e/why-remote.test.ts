@@ -87,6 +87,21 @@ describe('stride why against the bucket: a pull request on a fresh machine, comp
     expect(await keys('stride/trusted/why/tasks/')).toHaveLength(4);
   });
 
+  it('another fresh machine asks before its first run: the task is hashed as its checkout is, against main\'s record', () => {
+    const fresh = createWorkspace({ projects: 4, width: 2, nxCacheInFront: true });
+    try {
+      fresh.updateJson<Record<string, unknown>>('nx.json', (nx) => ({ ...nx, plugins: [{ plugin: '@stride/nx', options: { remote: { bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true } } }] }));
+      envOf.set(fresh, { ...AWS_ENV, STRIDE_REMOTE_SCOPE: 'pr-8' });
+      fresh.write('libs/lib01/src/util.js', 'export const askedBeforeTheRun = 1;\n');
+      const { code, lines } = why(fresh, 'lib02:build');
+      expect(code).toBe(0);
+      expect(lines[0]).toMatch(/^lib02:build: [0-9a-f]+ \(not built yet\) against [0-9a-f]+ \(built [0-9-]+ [0-9:]+ in the bucket \(trusted\/, what main built\)\)$/);
+      expect(lines.slice(1)).toEqual(['  libs/lib01/src/util.js changed']);
+    } finally {
+      fresh.remove();
+    }
+  });
+
   it('crafted records in trusted/ (an over-wide policy): escaped file names, wrong shapes and huge objects say less, never crash or forge a line', async () => {
     // lib03: a record of a made-up hash whose file list names a file with terminal escapes and a CI annotation.
     const mine = localRecord(pr, 'lib03:build');

@@ -15,8 +15,8 @@ describe('stride why: what changed for a miss', () => {
     expect(result.code, result.output).toBe(0);
     return result.stdout;
   };
-  const whyLines = (task: string, extra: string[] = []): string[] => {
-    const result = ws.stride(['why', task, ...extra], env);
+  const whyLines = (task: string, extra: string[] = [], shell: NodeJS.ProcessEnv = env): string[] => {
+    const result = ws.stride(['why', task, ...extra], shell);
     expect(result.code, result.output).toBe(0);
     return result.stdout.trimEnd().split('\n');
   };
@@ -104,5 +104,45 @@ describe('stride why: what changed for a miss', () => {
     const never = ws.stride(['why', 'lib99:build']);
     expect(never.code, never.output).toBe(0);
     expect(never.stdout).toBe('lib99:build: no earlier build to compare with (no run with a miss has hashed it here yet)\n');
+  });
+
+  it('a runtime value, an external dependency version and a dependency\'s output: each named', () => {
+    const lockfile = (version: string): string =>
+      JSON.stringify({
+        name: 'why-ws',
+        lockfileVersion: 3,
+        requires: true,
+        packages: {
+          '': { name: 'why-ws', dependencies: { 'left-pad': version } },
+          'node_modules/left-pad': { version, resolved: `https://registry.npmjs.org/left-pad/-/left-pad-${version}.tgz`, integrity: `sha512-leftpad${version}` },
+        },
+      });
+    ws.updateJson<{ dependencies?: Record<string, string> }>('package.json', (p) => ({ ...p, dependencies: { ...p.dependencies, 'left-pad': '1.3.0' } }));
+    ws.write('package-lock.json', lockfile('1.3.0'));
+    ws.write('runtime-version.txt', 'v1\n');
+    ws.updateJson<{ targets: { build: { inputs?: unknown[] } } }>('libs/lib03/project.json', (p) => {
+      p.targets.build.inputs = ['production', '^production', { env: 'API_URL' }, { runtime: 'cat runtime-version.txt' }, { externalDependencies: ['left-pad'] }, { dependentTasksOutputFiles: '**/index.js' }];
+      return p;
+    });
+    build();
+    ws.write('runtime-version.txt', 'v2\n');
+    ws.write('package-lock.json', lockfile('1.3.1'));
+    ws.write('libs/lib00/src/util.js', 'export function lib00Util(x) { return x * 3; }\n');
+    build();
+    expect(whyLines('lib03:build').slice(1)).toEqual([
+      '  libs/lib00/src/util.js changed',
+      '  external dependency left-pad 1.3.0 -> 1.3.1',
+      '  runtime cat runtime-version.txt: v1 -> v2',
+      '  dependency output libs/lib00/dist/index.js changed',
+    ]);
+  });
+
+  it('asked before the run: the task is hashed as the checkout is now, against the last build', () => {
+    ws.write('libs/lib02/src/util.js', 'export function lib02Util(x) { return x + 40; }\n');
+    const lines = whyLines('lib02:build', [], { ...env, API_URL: 'https://staging.example' });
+    expect(lines[0]).toMatch(/^lib02:build: [0-9a-f]{16} \(not built yet\) against [0-9a-f]{16} \(built .+\)$/);
+    expect(lines.slice(1).sort()).toEqual(['  env API_URL changed', '  libs/lib02/src/util.js changed']);
+    // Nothing ran and nothing was recorded: the next run still misses for the same reason.
+    expect(missLine(build())).toContain('1 from libs/lib02/src/util.js');
   });
 });

@@ -20,7 +20,7 @@ describe('diffRecords', () => {
       'env API changed',
       'option --args: "--x" -> "--y"',
       'option --prod=true added',
-      'external dependency react changed',
+      'external dependency react 18.2.0 -> 18.3.1',
     ]);
   });
 

@@ -97,7 +97,7 @@ function valueChange(name: string, old: string | undefined, now: string | undefi
     case 'runtime':
       return { kind: 'runtime', subject: `runtime ${key}`, text: how === 'changed' ? `runtime ${key}: ${short(old)} -> ${short(now)}` : `runtime ${key} ${how}` };
     case 'npm':
-      return { kind: 'external', subject: `external dependency ${key}`, text: how === 'changed' ? `external dependency ${key === '*' ? '(every locked package)' : key} changed` : `external dependency ${key} ${how}` };
+      return externalChange(key, how, old, now);
     case 'output':
       return { kind: 'dependency-output', subject: `dependency output ${key}`, text: `dependency output ${key} ${how}` };
     case 'config':
@@ -108,6 +108,23 @@ function valueChange(name: string, old: string | undefined, now: string | undefi
     default:
       return { kind: 'other', subject: name, text: `${name} ${how}` };
   }
+}
+
+/**
+ * An external dependency's value is `<version>[:<lockfile hash>]` under its graph node's name (`npm:react`): shown
+ * as the package and its versions (they are public, never secrets), or as changed when only the lockfile's hash moved.
+ */
+function externalChange(key: string, how: 'added' | 'removed' | 'changed', old: string | undefined, now: string | undefined): InputChange {
+  if (key === '*') return { kind: 'external', subject: 'external dependency *', text: `external dependency (every locked package) ${how}` };
+  const name = key.startsWith('npm:') ? key.slice('npm:'.length) : key;
+  const subject = `external dependency ${name}`;
+  if (how !== 'changed') return { kind: 'external', subject, text: `${subject} ${how}` };
+  const [before, after] = [versionOf(old), versionOf(now)];
+  return { kind: 'external', subject, text: before !== after ? `${subject} ${short(before)} -> ${short(after)}` : `${subject} changed (the same version, another lockfile hash)` };
+}
+
+function versionOf(value: string | undefined): string {
+  return (value ?? '').split(':')[0] ?? '';
 }
 
 function short(text: string | undefined): string {
