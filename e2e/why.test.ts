@@ -51,6 +51,13 @@ describe('stride why: what changed for a miss', () => {
     const lines = whyLines('lib02:build');
     expect(lines[0]).toMatch(/^lib02:build: [0-9a-f]{16} \(built .+\) against [0-9a-f]{16} \(built .+\)$/);
     expect(lines.slice(1)).toEqual(['  libs/lib00/src/util.js changed']);
+    // The CI job summary and the HTML report name the same cause.
+    const markdown = ws.stride(['summary', '--markdown'], env);
+    expect(markdown.code, markdown.output).toBe(0);
+    expect(markdown.stdout).toContain('3 misses: 3 from libs/lib00/src/util.js (npx stride why <task> for one)');
+    const report = ws.stride(['report'], env);
+    expect(report.code, report.output).toBe(0);
+    expect(ws.read('.stride/report.html')).toContain('<h2>Why 3 tasks missed</h2>\n<table><tr><th>changed input</th><th>misses</th></tr><tr class="miss-cause"><td>libs/lib00/src/util.js</td><td>3</td></tr></table>');
   });
 
   it('new files in one folder are one line; a removed file is named', () => {
