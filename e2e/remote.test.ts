@@ -58,7 +58,9 @@ describe('S3 remote cache: a fresh machine gets the team\'s results', () => {
     const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
     // Six artifacts, and the team's timing history beside them.
     expect(keys.filter((k) => /^stride\/trusted\/[0-9a-f]{16}\.stride$/.test(k))).toHaveLength(6);
-    expect(keys.filter((k) => !/^stride\/trusted\/[0-9a-f]{16}\.stride$/.test(k))).toEqual(['stride/timings/trusted.json']);
+    // Beside them, stride why's records of what it built (explain/bucket-records.ts).
+    expect(keys.filter((k) => !/^stride\/trusted\/[0-9a-f]{16}\.stride$/.test(k) && !k.startsWith('stride/trusted/why/'))).toEqual(['stride/timings/trusted.json']);
+    expect(keys.filter((k) => k.startsWith('stride/trusted/why/tasks/'))).toHaveLength(6);
     expected = a.digest(outputs(a));
   });
 
@@ -229,7 +231,8 @@ describe('client-side encryption (STRIDE_ENCRYPTION_KEY)', () => {
     const client = s3Client(server.s3.endpoint);
     const listed = await client.send(new ListObjectsV2Command({ Bucket: server.s3.bucket, Prefix: 'stride/trusted/' }));
     const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
-    expect(keys).toHaveLength(3);
+    expect(keys.filter((k) => k.endsWith('.stride'))).toHaveLength(3);
+    expect(keys.some((k) => k.includes('/why/'))).toBe(true);
     for (const key of keys) {
       const body = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: server.s3.bucket, Key: key }))).Body!.transformToByteArray());
       expect(body.subarray(0, 20).toString()).toBe('stride-aes256gcm-v1\n');

@@ -158,7 +158,10 @@ describe('secrets never reach a task, and never appear in what Stride writes or 
     for (const key of await objectKeys(prefix)) {
       const bytes = await getObject(key);
       const hash = /([0-9a-f]+)\.stride$/.exec(key)?.[1];
-      parts.push(`== ${key}\n${(hash ? decryptBytes(Buffer.from(ENCRYPTION_HEX, 'hex'), `stride-artifact:${hash}`, bytes) : bytes).toString('latin1')}`);
+      // stride why's records go up encrypted too, each under its own name.
+      const record = /^stride\/(?:trusted|scopes\/[^/]+)\/(why\/.+)$/.exec(key)?.[1];
+      const context = hash ? `stride-artifact:${hash}` : record ? `stride-why:${record}` : undefined;
+      parts.push(`== ${key}\n${(context ? decryptBytes(Buffer.from(ENCRYPTION_HEX, 'hex'), context, bytes) : bytes).toString('latin1')}`);
     }
     return parts.join('\n');
   };
@@ -234,7 +237,7 @@ describe('secrets never reach a task, and never appear in what Stride writes or 
       expect(taskFiles).toContain(`AWS_SECRET_ACCESS_KEY=${AWS_SECRET}`);
       expect(taskFiles).not.toMatch(/STRIDE_(SIGNING|ENCRYPTION|SERVE)/);
       expectNoneIn(taskFiles, [mainKey.privateKeyPem, ENCRYPTION_HEX, SERVE_TOKEN, SERVE_PR_TOKEN, READ_ONLY_TOKEN], "the task's own output files");
-      expect(await objectKeys('stride/trusted/')).toHaveLength(2);
+      expect((await objectKeys('stride/trusted/')).filter((k) => k.endsWith('.stride'))).toHaveLength(2);
       const everything = {
         "nx's output": mainRun.output,
         'the local store (terminal.txt, outputs.tar)': readTree(join(ws.root, '.stride', 'cache')),
@@ -272,7 +275,7 @@ describe('secrets never reach a task, and never appear in what Stride writes or 
       expect(prRun.code, prRun.output).toBe(0);
       expect(prRun.stdout).toMatch(/^file: \*\*\*/m);
       expect(prRun.stdout).not.toMatch(/^env: STRIDE_(SIGNING|ENCRYPTION)_KEY_FILE/m);
-      expect(await objectKeys('stride/scopes/pr-1/')).toHaveLength(1);
+      expect((await objectKeys('stride/scopes/pr-1/')).filter((k) => k.endsWith('.stride'))).toHaveLength(1);
       const secrets = [prKey.privateKeyPem, ENCRYPTION_HEX, SERVE_PR_TOKEN, AWS_SECRET, SESSION_TOKEN];
       expectNoneIn(prRun.output, secrets, "nx's output");
       expectNoneIn(readTree(join(ws.root, '.stride')), secrets, 'the local store and run record');

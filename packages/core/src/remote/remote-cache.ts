@@ -431,7 +431,9 @@ export class RemoteCache implements RemoteTier {
       const job = this.explainLimit(async () => {
         if (this.stats.switchedOff) return;
         try {
-          await this.objects.upload(objectKey(this.settings, location, name), body, replace);
+          // Records name the workspace's files: with STRIDE_ENCRYPTION_KEY they go up encrypted, as artifacts do.
+          const sealed = await sealObject(body, this.encryptionKey, `stride-why:${name}`, '');
+          await this.objects.upload(objectKey(this.settings, location, name), sealed, replace);
           this.succeeded();
         } catch (error) {
           this.failed(error);
@@ -455,13 +457,17 @@ export class RemoteCache implements RemoteTier {
         const downloaded = await this.objects.download(key, spill, maxBytes);
         this.succeeded();
         if (downloaded === undefined) continue;
-        const text = Buffer.isBuffer(downloaded.source) ? downloaded.source.toString('utf8') : await readFile(downloaded.source, 'utf8');
+        // Encrypted when a key is set (and then nothing unencrypted is read), as artifacts are; a refusal only explains less.
+        const opened = await openObject(downloaded.source, this.encryptionKey, `stride-why:${name}`);
+        if ('refusal' in opened) return undefined;
+        const text = Buffer.isBuffer(opened.source) ? opened.source.toString('utf8') : await readFile(opened.source, 'utf8');
         return { value: JSON.parse(text) as unknown, location };
       } catch (error) {
         if (!(error instanceof ArtifactTooLargeError) && !(error instanceof SyntaxError)) this.failed(error);
         return undefined;
       } finally {
         if (existsSync(spill)) await rm(spill, { force: true });
+        if (existsSync(`${spill}.plain`)) await rm(`${spill}.plain`, { force: true });
       }
     }
     return undefined;
