@@ -26,7 +26,7 @@ try {
   const isShipped = (path) => !/\.test\.(js|d\.ts|js\.map|d\.ts\.map)$/.test(path) && !path.endsWith('.tsbuildinfo');
   cpSync(join(nxDir, 'dist'), join(stage, 'dist'), { recursive: true, filter: isShipped });
   cpSync(join(coreDir, 'dist'), join(stage, 'core'), { recursive: true, filter: isShipped });
-  for (const name of ['bin', 'executors.json', 'generators.json', 'README.md']) {
+  for (const name of ['bin', 'infer.js', 'executors.json', 'generators.json', 'README.md']) {
     if (existsSync(join(nxDir, name))) cpSync(join(nxDir, name), join(stage, name), { recursive: true });
   }
   // The adapter imports the engine by its workspace name; in the tarball it is the package's own subpath.
@@ -45,7 +45,7 @@ try {
   const manifest = {
     ...published,
     imports: { [CORE_SPECIFIER]: { types: './core/index.d.ts', default: './core/index.js' } },
-    files: ['dist', 'core', 'bin', 'executors.json', 'generators.json', 'README.md'],
+    files: ['dist', 'core', 'bin', 'infer.js', 'executors.json', 'generators.json', 'README.md'],
     dependencies: Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b))),
   };
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -93,13 +93,26 @@ function wrappedRequest(run: ExecutionContext, task: Task, options: RunExecutorO
     target: task.target.target,
     configuration: task.target.configuration ?? null,
     executor: options.executor as string,
-    options: options.options ?? {},
+    options: { ...(options.options ?? {}), ...optionsForTheExecutor(options) },
     overrides: task.overrides ?? {},
     contextFile,
   };
   const jobFile = join(dir, `${task.id.replace(/[^a-zA-Z0-9_.-]/g, '_')}.json`);
   writeFileSync(jobFile, JSON.stringify(job));
   return { command: process.execPath, args: [WORKER, jobFile], cwd: run.root, env, shell: false };
+}
+
+/** The options @stride/nx:run itself reads; every other one beside `executor` is the wrapped executor's. */
+const STRIDE_OPTIONS = new Set(['command', 'cwd', 'env', 'args', 'executor', 'options', 'cache', 'retries', 'retryDelay', 'timeout']);
+
+/**
+ * Options set beside `executor` rather than inside `options`: a project.json
+ * entry that only sets options (`"test": { "options": { "passWithNoTests": true } }`)
+ * merges them there when the target it refines is inferred and wrapped. Under
+ * Nx they would reach the executor, so they do here.
+ */
+function optionsForTheExecutor(options: RunExecutorOptions): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !STRIDE_OPTIONS.has(key)));
 }
 
 /** Arguments Nx did not parse (`nx run app:build -- --flag`), passed on like nx:run-commands does. */

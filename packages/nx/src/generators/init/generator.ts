@@ -10,7 +10,8 @@ import {
 } from '@nx/devkit';
 import type { InitGeneratorOptions } from './schema.js';
 import { PLUGIN_NAME, pluginOptions, readLocalCache, type LocalCacheMode } from '../../settings.js';
-import { isNotWrapped, STRIDE_EXECUTOR, wrapTarget } from './wrap-target.js';
+import { readInferredBy, unwrapInferringPlugins, wrapInferringPlugins } from './inferred.js';
+import { isNotWrapped, STRIDE_EXECUTOR, unwrapTarget, wrapTarget } from './wrap-target.js';
 
 /**
  * `nx g @stride/nx:init [--wrap=build,test] [--localCache=nx|stride]`: wires
@@ -27,10 +28,21 @@ export async function initGenerator(tree: Tree, options: InitGeneratorOptions, e
     tree.write('.gitignore', `${gitignore}${gitignore === '' || gitignore.endsWith('\n') ? '' : '\n'}.stride\n`);
   }
 
-  const targetsToWrap = (options.wrap ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  if (options.remove) {
+    removeStride(tree);
+    if (!options.skipFormat) await formatFiles(tree);
+    return;
+  }
+  const targetsToWrap = (options.wrap || options.targets || '').split(',').map((name) => name.trim()).filter(Boolean);
   if (targetsToWrap.length > 0) {
     const nxJson = readNxJson(tree) ?? {};
     const notes: string[] = [];
+    // Inferred targets: the plugin that makes them is wrapped in nx.json, so they stay live (nothing is written out).
+    const { inferredBy, inProject, problem } = await readInferredBy(tree.root, nxJson);
+    if (problem) notes.push(problem);
+    const wrappedPlugins = wrapInferringPlugins(nxJson.plugins ?? [], targetsToWrap, inferredBy);
+    notes.push(...wrappedPlugins.notes);
+    if (wrappedPlugins.notes.length > 0) updateNxJson(tree, { ...nxJson, plugins: wrappedPlugins.plugins });
     for (const [name, project] of getProjects(tree)) {
       let changed = false;
       const targets = { ...(project.targets ?? {}) };
@@ -44,6 +56,8 @@ export async function initGenerator(tree: Tree, options: InitGeneratorOptions, e
           ...(typeof scripts[targetName] === 'string' ? { script: targetName } : {}),
         });
         if (isNotWrapped(wrapped)) {
+          // A partial entry over an inferred target (options only) merges onto the wrapped inferred one: it runs on Stride.
+          if (inProject.get(project.root)?.has(targetName)) continue;
           notes.push(`${name}:${targetName} was left to Nx: ${wrapped.reason}`);
           continue;
         }
@@ -88,6 +102,43 @@ export async function initGenerator(tree: Tree, options: InitGeneratorOptions, e
   if (options.localCache !== undefined) writeMode(nxJsonAfter, mode);
   updateNxJson(tree, nxJsonAfter);
   if (!options.skipFormat) await formatFiles(tree);
+}
+
+/**
+ * `init --remove`: the workspace as Nx runs it without Stride. Every inferring
+ * plugin entry goes back to the plugin it stood for, every target on
+ * @stride/nx:run that wraps an executor goes back to that executor with its
+ * options, and Stride's own plugin entry leaves nx.json. Targets written by
+ * hand as a Stride `command` are left (they have no executor to go back to),
+ * named in a note, as is the `cache` setting of targetDefaults.
+ */
+function removeStride(tree: Tree): void {
+  const nxJson = readNxJson(tree) ?? {};
+  const plugins = unwrapInferringPlugins(nxJson.plugins ?? []).filter((entry) => (typeof entry === 'string' ? entry : entry.plugin) !== PLUGIN_NAME);
+  updateNxJson(tree, { ...nxJson, plugins });
+  if (plugins.length === 0) {
+    const after = readNxJson(tree) ?? {};
+    delete after.plugins;
+    updateNxJson(tree, after);
+  }
+  const left: string[] = [];
+  for (const [name, project] of getProjects(tree)) {
+    let changed = false;
+    const targets = { ...(project.targets ?? {}) };
+    for (const [targetName, target] of Object.entries(targets)) {
+      if (target.executor !== STRIDE_EXECUTOR) continue;
+      const unwrapped = unwrapTarget(target);
+      if (!unwrapped) {
+        left.push(`${name}:${targetName}`);
+        continue;
+      }
+      targets[targetName] = unwrapped;
+      changed = true;
+    }
+    if (changed) updateProjectConfiguration(tree, name, { ...project, targets });
+  }
+  if (left.length > 0) console.log(`Stride init --remove: left on @stride/nx:run (a Stride command, no executor to go back to): ${left.join(', ')}`);
+  console.log("Stride init --remove: targetDefaults keep the `cache` setting init gave them; .stride stays in .gitignore (delete the folder .stride when you no longer need its records)");
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { TargetConfiguration } from '@nx/devkit';
 import { describe, expect, it } from 'vitest';
-import { isNotWrapped, type NotWrapped, wrapTarget } from './wrap-target.js';
+import { isNotWrapped, type NotWrapped, unwrapTarget, wrapTarget } from './wrap-target.js';
 
 const wrapped = (value: TargetConfiguration | NotWrapped): TargetConfiguration => {
   if (isNotWrapped(value)) throw new Error(value.reason);
@@ -52,5 +52,22 @@ describe('wrapTarget', () => {
     expect(isNotWrapped(wrapTarget({ executor: '@nx/vite:dev-server', continuous: true } as TargetConfiguration))).toBe(true);
     const target = { executor: '@stride/nx:run', options: { command: 'x' } };
     expect(wrapTarget(target)).toBe(target);
+  });
+});
+
+describe('unwrapTarget', () => {
+  it('gives back the executor, its options, configurations as what they add, and {options.x} outputs', () => {
+    const original: TargetConfiguration = {
+      executor: '@nx/js:tsc',
+      options: { outputPath: 'dist/libs/a', main: 'libs/a/src/index.ts' },
+      configurations: { production: { sourceMap: false } },
+      outputs: ['{options.outputPath}'],
+      dependsOn: ['^build'],
+    };
+    expect(unwrapTarget(wrapped(wrapTarget(original)))).toEqual(original);
+  });
+
+  it('is undefined for a Stride command, which has no executor to go back to', () => {
+    expect(unwrapTarget({ executor: '@stride/nx:run', options: { command: 'tsc' } })).toBeUndefined();
   });
 });

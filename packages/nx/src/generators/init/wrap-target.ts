@@ -46,3 +46,33 @@ export function isNotWrapped(value: TargetConfiguration | NotWrapped): value is 
 function followOptions(output: string): string {
   return output.replace(/\{options\./g, '{options.options.');
 }
+
+/**
+ * The target as it was before `wrapTarget`: the wrapped executor with its own
+ * options, configurations back to what they add to those options, and
+ * `{options.options.x}` outputs back to `{options.x}`. Undefined for a target
+ * that is a Stride `command` (there is no executor to go back to).
+ */
+export function unwrapTarget(target: TargetConfiguration): TargetConfiguration | undefined {
+  const { executor: _stride, options = {}, configurations, outputs, ...rest } = target;
+  // Stride's own run limits have no meaning to the executor; anything else set beside `executor` was meant for it.
+  const { executor, options: inner = {}, retries: _r, retryDelay: _d, timeout: _t, cache: _c, ...extra } = options as { executor?: unknown; options?: Record<string, unknown>; [key: string]: unknown };
+  if (typeof executor !== 'string') return undefined;
+  const base = inner;
+  return {
+    ...rest,
+    executor,
+    options: { ...base, ...extra },
+    ...(outputs ? { outputs: outputs.map((output) => output.replace(/\{options\.options\./g, '{options.')) } : {}),
+    ...(configurations
+      ? {
+          configurations: Object.fromEntries(
+            Object.entries(configurations).map(([name, c]) => {
+              const own = ((c as { options?: Record<string, unknown> } | undefined)?.options ?? c ?? {}) as Record<string, unknown>;
+              return [name, Object.fromEntries(Object.entries(own).filter(([key, value]) => JSON.stringify(base[key]) !== JSON.stringify(value)))];
+            }),
+          ),
+        }
+      : {}),
+  };
+}
