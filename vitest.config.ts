@@ -23,7 +23,10 @@ export default defineConfig({
           globalSetup: ['./support/global-setup.ts'],
           testTimeout: 240_000,
           hookTimeout: 240_000,
-          fileParallelism: false,
+          // Two files at once: most of an e2e test is waiting on the nx processes it starts, and the suite must fit
+          // its time budget on 2 cores. Each file has its own workspaces, S3 server (a free port) and Nx cache.
+          fileParallelism: true,
+          maxWorkers: 2,
         },
       },
     ],

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { inject } from 'vitest';
 import { generateWorkspace, type GeneratedWorkspace } from '../../tools/workspace-gen.mjs';
 
@@ -159,7 +159,9 @@ export function createWorkspaceWith(generate: (root: string) => GeneratedWorkspa
   const workspace = new TestWorkspace(root, graph);
   workspace.git(['init', '-q', '-b', 'main']);
   workspace.git(['add', '-A']);
-  workspace.git(['commit', '-q', '-m', 'initial']);
+  // Nx 24 keys its per-user cache (~/.nx/<id>) on the first commit: two look-alike workspaces made in the same second
+  // (suites run side by side) would share one and hit each other's results. The folder's name makes each commit unique.
+  workspace.git(['commit', '-q', '-m', `initial (${basename(root)})`]);
   return workspace;
 }
 
