@@ -156,6 +156,17 @@ describe('@stride/nx:run as the task runner under nx run-many (12 projects)', ()
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toMatch(/removed \d+ entries, kept 0/);
   });
+
+  it('outputs that select nothing after a run: one warning, and restoring that entry saves no time', () => {
+    ws.updateJson<{ targets: { build: Record<string, unknown> } }>('libs/lib11/project.json', (p) => ({ ...p, targets: { ...p.targets, build: { ...p.targets.build, outputs: ['{projectRoot}/nowhere'] } } }));
+    const built = ws.nx(['run-many', '-t', 'build', '--projects=lib11', '--exclude-task-dependencies']);
+    expect(built.code, built.output).toBe(0);
+    expect(built.stdout).toContain('lib11:build declares outputs (libs/lib11/nowhere) but nothing is there after it ran: a restore will bring nothing back (and saves no time)');
+    const restored = ws.nx(['run-many', '-t', 'build', '--projects=lib11', '--exclude-task-dependencies']);
+    expect(restored.code, restored.output).toBe(0);
+    expect(ws.lastRun().tasks.find((t) => t.id === 'lib11:build')).toMatchObject({ cache: 'local', savedMs: 0 });
+    expect(restored.stdout).toContain('restores saved 0ms');
+  });
 });
 
 describe('bad configuration gets a clear error and a non-zero exit', () => {

@@ -1,7 +1,7 @@
 import type { FetchedArtifact } from '../remote/remote-cache.js';
 import type { EntryMeta, LocalStore } from '../store/local-store.js';
 import { restoreArtifact } from './artifact-restore.js';
-import type { CacheHit, CacheTier, ResultToStore } from './task-cache.js';
+import { type CacheHit, type CacheTier, type ResultToStore, timeSavedBy } from './task-cache.js';
 
 /** What the direct tier needs of the remote (RemoteCache). */
 export interface ArtifactRemote {
@@ -45,7 +45,7 @@ export class DirectRemoteTier implements CacheTier {
       hash,
       taskId,
       source: 'remote',
-      durationMs: artifact.header.durationMs,
+      durationMs: timeSavedBy(artifact.header),
       restore: (outputs) => restoreArtifact(this.root, artifact, outputs),
       release: async () => {
         if (this.held.delete(artifact)) await artifact.release();

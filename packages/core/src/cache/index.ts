@@ -1,4 +1,4 @@
-export { type CacheHit, type CacheTier, type HitSource, type Reach, type ResultToStore, type TaskCache } from './task-cache.js';
+export { type CacheHit, type CacheTier, type HitSource, type Reach, type ResultToStore, type TaskCache, timeSavedBy } from './task-cache.js';
 export { LocalTier } from './local-tier.js';
 export { LandingRemoteTier, type RemoteExtras } from './remote-tier.js';
 export { TieredCache } from './tiered-cache.js';

@@ -1,5 +1,5 @@
 import type { EntryMeta, LocalStore } from '../store/local-store.js';
-import type { CacheHit, CacheTier, HitSource, ResultToStore } from './task-cache.js';
+import { type CacheHit, type CacheTier, type HitSource, type ResultToStore, timeSavedBy } from './task-cache.js';
 
 /**
  * Stride's local content-addressed store as a cache tier. It also restores
@@ -26,7 +26,7 @@ export class LocalTier implements CacheTier {
       hash: meta.hash,
       taskId,
       source,
-      durationMs: meta.durationMs,
+      durationMs: timeSavedBy(meta),
       restore: async (outputs) => (await this.store.restore(meta, outputs)).terminalOutput,
       release: async () => undefined,
     };

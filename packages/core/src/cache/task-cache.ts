@@ -59,3 +59,14 @@ export interface CacheTier {
   readonly warnings: readonly string[];
   readonly readable: boolean;
 }
+
+/**
+ * What restoring an entry saves: the run time it records, except for an entry
+ * whose declared outputs held nothing when it was stored. Restoring that brings
+ * nothing back (an output pointing where the task never writes, so its
+ * dependants fail after a "successful" restore), and must not be reported as
+ * time saved; the run that stored it warned about the outputs.
+ */
+export function timeSavedBy(meta: { durationMs: number; outputs: readonly string[]; archivedPaths: readonly string[] }): number {
+  return meta.outputs.length > 0 && meta.archivedPaths.length === 0 ? 0 : meta.durationMs;
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutorContext, Task, TaskGraph } from '@nx/devkit';
-import { type ExecutionResult, runCaptured, type SpawnRequest, strayWrites } from '@stride/core';
+import { type ExecutionResult, existingOutputPaths, runCaptured, type SpawnRequest, strayWrites } from '@stride/core';
 import type { RunExecutorOptions } from '../executors/run/schema.js';
 import { isStreaming, printTaskLine } from './live-output.js';
 import type { TaskEnvironments } from './task-env.js';
@@ -75,6 +75,10 @@ export async function executeTask(run: ExecutionContext, task: Task, rawOptions:
     stray.length > 0
       ? [`${task.id} wrote ${stray.length === 1 ? 'a file' : `${stray.length} files`} outside its declared outputs (${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ', ...' : ''}): they are not cached, so a restore will not bring them back; add them to the target's "outputs"`]
       : [];
+  const outputs = task.outputs ?? [];
+  if (outputs.length > 0 && (await existingOutputPaths(run.root, outputs).catch(() => [''])).length === 0) {
+    warnings.push(`${task.id} declares outputs (${outputs.join(', ')}) but nothing is there after it ran: a restore will bring nothing back (and saves no time); point the target's "outputs" at what it writes`);
+  }
   return { success: true, terminalOutput: output, warnings };
 }
 
