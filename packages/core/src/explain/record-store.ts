@@ -21,11 +21,14 @@ export interface IndexEntry {
  * losing it costs only explanations, never a build.
  */
 export class HashRecordStore {
+  private folders?: Promise<void>;
+  private indexRead?: Record<string, IndexEntry[]>;
+
   constructor(readonly dir: string) {}
 
   async save(record: HashRecord, files: ReadonlyMap<string, FileList>): Promise<void> {
-    await mkdir(join(this.dir, 'tasks'), { recursive: true });
-    await mkdir(join(this.dir, 'files'), { recursive: true });
+    this.folders ??= Promise.all([mkdir(join(this.dir, 'tasks'), { recursive: true }), mkdir(join(this.dir, 'files'), { recursive: true })]).then(() => undefined);
+    await this.folders;
     for (const digest of Object.values(record.fileSets)) {
       const list = files.get(digest);
       const path = join(this.dir, 'files', `${safeName(digest)}.json`);
@@ -52,23 +55,27 @@ export class HashRecordStore {
     }
   }
 
+  /** The hashes on record by task, newest first: read once per store (a run asks for it once per miss). */
   index(): Record<string, IndexEntry[]> {
+    if (this.indexRead) return this.indexRead;
     try {
-      return JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8')) as Record<string, IndexEntry[]>;
+      this.indexRead = JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8')) as Record<string, IndexEntry[]>;
     } catch {
-      return {};
+      this.indexRead = {};
     }
+    return this.indexRead;
   }
 
   /** Adds this run's hashes to the index (a hash seen again moves to the front). */
   async remember(entries: ReadonlyArray<IndexEntry & { taskId: string }>): Promise<void> {
-    const index = this.index();
+    const index = { ...this.index() };
     for (const { taskId, ...entry } of entries) {
       const kept = (index[taskId] ?? []).filter((e) => e.hash !== entry.hash);
       index[taskId] = [entry, ...kept].slice(0, KEPT_PER_TASK);
     }
     await mkdir(this.dir, { recursive: true });
     await writeJsonAtomic(join(this.dir, 'index.json'), index);
+    this.indexRead = index;
   }
 
   /** The newest hash of the task other than `hash` that has a record: what a miss is compared with. */

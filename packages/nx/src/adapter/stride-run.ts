@@ -27,7 +27,7 @@ import { DEFAULT_MODE_SETTING, type LocalCacheMode, modeForBatch, readSettings, 
 import { executeTask, WorkerScratch } from './execute-task.js';
 import { isStreaming, printTaskOutput } from './live-output.js';
 import { resolveTaskOptions } from './task-options.js';
-import { publishBuilt, recordAndExplainMisses } from './miss-causes.js';
+import { MissRecorder, publishBuilt } from './miss-causes.js';
 import { followNxReset } from './nx-reset.js';
 import { TaskEnvironments } from './task-env.js';
 import { NxTaskHasher } from './task-hasher.js';
@@ -191,12 +191,21 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
   // `stride why`'s records of what this run builds go to the bucket as each task finishes (and explain misses there).
   const bucketRecords = remote ? new BucketRecords(remote) : undefined;
   const publishing: Array<Promise<void>> = [];
+  const whyDir = join(settings.strideDir, 'why');
+  // With a bucket, misses are also explained against its records.
+  const missRecorder = new MissRecorder(new HashRecordStore(whyDir), hasher, bucketRecords);
+  const learned: Array<[id: string, runMs: number, inputBytes: number | undefined]> = [];
   // Built once per run: replayed output is masked per task, on the fully cached path too.
   const masker = secretMasker();
   try {
     const streaming = isStreaming();
     for await (const outcome of runner.run()) {
       outcomes.push(outcome);
+      missRecorder.add(outcome);
+      // Only clean single attempts teach durations: a retried run's time is not the task's. The input bytes (a stat
+      // per file) are read as each task ends, not in the end of the run that Nx waits for; the history learns them
+      // after the run, so this run's estimates stay what it started with.
+      if (outcome.cache === 'miss' && outcome.status === 'success' && outcome.attempts === 1) learned.push([outcome.id, outcome.phases.runMs, hasher.ownInputBytes(outcome.id)]);
       if (bucketRecords && remote?.sharesResults && outcome.cache === 'miss' && outcome.status === 'success') {
         publishing.push(publishBuilt(bucketRecords, hasher, outcome).catch((error: unknown) => void runner.warnings.push(`could not send the hash record of ${outcome.id} to the bucket (stride why): ${errorMessage(error)}`)));
       }
@@ -222,9 +231,9 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
   } finally {
     scratch.dispose();
     mark = Date.now();
-    // Only clean single attempts teach durations: a retried run's time is not the task's.
-    for (const o of outcomes) if (o.cache === 'miss' && o.status === 'success' && o.attempts === 1) history.record(o.id, o.phases.runMs, undefined, hasher.ownInputBytes(o.id));
-    await history.save(timingsFile).catch((error: unknown) => runner.warnings.push(`could not save the timing history ${timingsFile}: ${String(error)}`));
+    for (const [id, ms, bytes] of learned) history.record(id, ms, undefined, bytes);
+    // The end of the run is waited for by Nx: what can go on side by side does (the timings, the file hashes, the records).
+    const savingTimings = history.save(timingsFile).catch((error: unknown) => void runner.warnings.push(`could not save the timing history ${timingsFile}: ${String(error)}`));
     if (outcomes.some((o) => o.attempts > 0) || remote?.timingsNeedReplacing) remote?.scheduleTimingsUpload(() => history.toJSON());
     // The records of what was built were sent as tasks finished; they are flushed with the artifacts.
     await Promise.all(publishing);
@@ -232,20 +241,20 @@ async function* run(taskIds: readonly string[], context: ExecutorContext, taskGr
     if (remote && remote.pendingUploads > 0) process.stdout.write(`Stride: finishing ${remote.pendingUploads} uploads to the remote cache...\n`);
     await cache.flush();
     lap('remoteFlushMs');
-    await fileHasher.save(new Set(files)).catch((error: unknown) => runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
+    const savingHashes = fileHasher.save(new Set(files)).catch((error: unknown) => void runner.warnings.push(`could not save the file-hash cache: ${String(error)}`));
     const stateWarning = await saveCacheState();
     if (stateWarning) runner.warnings.push(stateWarning);
     if (outcomes.some((o) => o.cache === 'miss' && o.status === 'success')) {
       const trimWarning = await trimCache();
       if (trimWarning) runner.warnings.push(trimWarning);
     }
-    lap('saveFileHashesMs');
-    const whyDir = join(settings.strideDir, 'why');
-    // With a bucket, misses are also explained against its records.
-    const missCauses = await recordAndExplainMisses(new HashRecordStore(whyDir), hasher, outcomes, bucketRecords).catch((error: unknown) => {
+    const finishing = missRecorder.finish(outcomes).catch((error: unknown) => {
       runner.warnings.push(`could not keep the hash records in ${whyDir} (stride why): ${errorMessage(error)}`);
       return undefined;
     });
+    await Promise.all([savingHashes, savingTimings]);
+    lap('saveFileHashesMs');
+    const missCauses = await finishing;
     lap('hashRecordsMs');
     const warnings = [...runner.warnings, ...cache.warnings];
     const record = buildRunRecord({ startedAt, endedAt: Date.now(), parallel, dag, estimateMs, outcomes, warnings, setup, ...(remote ? { remote: remote.stats } : {}), ...(missCauses ? { missCauses } : {}) });
