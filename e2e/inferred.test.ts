@@ -143,6 +143,15 @@ describe('inferred targets on Stride: init wraps the plugin, the targets stay li
     expect(ws.buildLog()).toEqual(['b', 'c']);
     expect(JSON.parse(ws.read('libs/b/dist/out.txt'))).toMatchObject({ name: 'b', args: ['--fast'] });
     expect(shown('b').build?.options).toEqual({ executor: 'nx:run-commands', options: { command: 'node ../../tools/build.cjs b --fast', cwd: 'libs/b' } });
+    // nx affected and nx graph see the inferred targets as Nx users know them: b changed (uncommitted), c depends on it.
+    const affected = ws.nx(['show', 'projects', '--affected', '--base=HEAD', '--withTarget=build'], env());
+    expect(affected.code, affected.output).toBe(0);
+    expect(affected.stdout.split('\n').filter(Boolean).sort()).toEqual(['b', 'c']);
+    const graph = ws.nx(['graph', '--file=graph.json'], env());
+    expect(graph.code, graph.output).toBe(0);
+    const nodes = (JSON.parse(ws.read('graph.json')) as { graph: { nodes: Record<string, { data: { targets: Record<string, ShownTarget> } }> } }).graph.nodes;
+    expect(nodes['c']?.data.targets.build?.executor).toBe('@stride/nx:run');
+    ws.exec('rm', [join(ws.root, 'graph.json')]);
   });
 
   it('init --remove gives nx.json its plugin entry back, and plain Nx runs the targets again', () => {
