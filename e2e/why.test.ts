@@ -113,6 +113,21 @@ describe('stride why: what changed for a miss', () => {
     expect(never.stdout).toBe('lib99:build: no earlier build to compare with (no run with a miss has hashed it here yet)\n');
   });
 
+  it('a record of an older format: a sentence naming it, exit 0, nothing compared', () => {
+    const index = JSON.parse(ws.read('.stride/why/index.json')) as Record<string, Array<{ hash: string }>>;
+    const earlier = index['lib00:build']?.[1]?.hash as string;
+    const path = `.stride/why/tasks/${earlier}.json`;
+    const kept = ws.read(path);
+    ws.write(path, JSON.stringify({ ...(JSON.parse(kept) as object), format: 0 }));
+    try {
+      const result = ws.stride(['why', 'lib00:build', '--against', earlier], env);
+      expect(result.code, result.output).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^lib00:build: the record of ${earlier} is in another format \\(0, this Stride reads \\d+\\): build it again to compare\n$`));
+    } finally {
+      ws.write(path, kept);
+    }
+  });
+
   it('a runtime value, an external dependency version and a dependency\'s output: each named', () => {
     const lockfile = (version: string): string =>
       JSON.stringify({
