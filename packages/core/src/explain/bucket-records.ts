@@ -75,7 +75,7 @@ export class BucketRecords {
 
   /** The record of one hash, if the bucket has a well-formed one. */
   async record(hash: string): Promise<{ record: HashRecord; location: string } | undefined> {
-    if (!/^[0-9a-f]{1,128}$/.test(hash)) return undefined;
+    if (!HEX_NAME.test(hash)) return undefined;
     const found = await this.objects.readExplain(taskName(hash), MAX_RECORD_BYTES);
     const record = found ? parseHashRecord(found.value) : undefined;
     return record && record.hash === hash ? { record, location: found?.location ?? '' } : undefined;
@@ -88,7 +88,7 @@ export class BucketRecords {
       [...new Set(digests)].map(async (digest) => {
         let pending = this.fileCache.get(digest);
         if (!pending) {
-          pending = /^[0-9a-f]{1,128}$/.test(digest) ? this.objects.readExplain(filesName(digest), MAX_FILES_BYTES).then((found) => (found ? parseFileList(found.value) : undefined)) : Promise.resolve(undefined);
+          pending = HEX_NAME.test(digest) ? this.objects.readExplain(filesName(digest), MAX_FILES_BYTES).then((found) => (found ? parseFileList(found.value) : undefined)) : Promise.resolve(undefined);
           this.fileCache.set(digest, pending);
         }
         const list = await pending;
@@ -111,7 +111,7 @@ export class BucketRecords {
     const found = await this.objects.readExplain(latestName(taskId), MAX_RECORD_BYTES);
     const raw = found?.value as Partial<LatestPointer> | undefined;
     if (!raw || raw.taskId !== taskId || !Array.isArray(raw.hashes)) return undefined;
-    const hashes = raw.hashes.filter((h): h is { hash: string; at: number } => typeof h?.hash === 'string' && /^[0-9a-f]{1,128}$/.test(h.hash) && typeof h.at === 'number');
+    const hashes = raw.hashes.filter((h): h is { hash: string; at: number } => typeof h?.hash === 'string' && HEX_NAME.test(h.hash) && typeof h.at === 'number');
     return { taskId, hashes: hashes.slice(0, KEPT_PER_TASK) };
   }
 }
@@ -120,4 +120,7 @@ const json = (value: unknown): Buffer => Buffer.from(`${JSON.stringify(value)}\n
 const taskName = (hash: string): string => `why/tasks/${hash}.json`;
 const filesName = (digest: string): string => `why/files/${digest}.json`;
 /** A task id may hold any character a project name can: the key uses a digest of it. */
+/** Hashes and digests read from the bucket become object names only when they are plain hex. */
+const HEX_NAME = /^[0-9a-f]{1,128}$/;
+
 const latestName = (taskId: string): string => `why/latest/${createHash('sha256').update(taskId).digest('hex').slice(0, 32)}.json`;

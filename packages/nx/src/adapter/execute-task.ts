@@ -76,7 +76,8 @@ export async function executeTask(run: ExecutionContext, task: Task, rawOptions:
       ? [`${task.id} wrote ${stray.length === 1 ? 'a file' : `${stray.length} files`} outside its declared outputs (${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ', ...' : ''}): they are not cached, so a restore will not bring them back; add them to the target's "outputs"`]
       : [];
   const outputs = task.outputs ?? [];
-  if (outputs.length > 0 && (await existingOutputPaths(run.root, outputs).catch(() => [''])).length === 0) {
+  // Only an answer of "nothing there" warns: an outputs check that fails says nothing (the store reports its own errors).
+  if (outputs.length > 0 && (await existingOutputPaths(run.root, outputs).catch(() => undefined))?.length === 0) {
     warnings.push(`${task.id} declares outputs (${outputs.join(', ')}) but nothing is there after it ran: a restore will bring nothing back (and saves no time); point the target's "outputs" at what it writes`);
   }
   return { success: true, terminalOutput: output, warnings };

@@ -10,7 +10,7 @@ import {
 } from '@nx/devkit';
 import type { InitGeneratorOptions } from './schema.js';
 import { PLUGIN_NAME, pluginOptions, readLocalCache, type LocalCacheMode } from '../../settings.js';
-import { readInferredBy, unwrapInferringPlugins, wrapInferringPlugins } from './inferred.js';
+import { pluginName, readInferredBy, unwrapInferringPlugins, wrapInferringPlugins } from './inferred.js';
 import { isNotWrapped, STRIDE_EXECUTOR, unwrapTarget, wrapTarget } from './wrap-target.js';
 
 /**
@@ -114,13 +114,9 @@ export async function initGenerator(tree: Tree, options: InitGeneratorOptions, e
  */
 function removeStride(tree: Tree): void {
   const nxJson = readNxJson(tree) ?? {};
-  const plugins = unwrapInferringPlugins(nxJson.plugins ?? []).filter((entry) => (typeof entry === 'string' ? entry : entry.plugin) !== PLUGIN_NAME);
-  updateNxJson(tree, { ...nxJson, plugins });
-  if (plugins.length === 0) {
-    const after = readNxJson(tree) ?? {};
-    delete after.plugins;
-    updateNxJson(tree, after);
-  }
+  const { plugins: before = [], ...rest } = nxJson;
+  const plugins = unwrapInferringPlugins(before).filter((entry) => pluginName(entry) !== PLUGIN_NAME);
+  updateNxJson(tree, plugins.length > 0 ? { ...rest, plugins } : rest);
   const left: string[] = [];
   for (const [name, project] of getProjects(tree)) {
     let changed = false;
@@ -191,7 +187,7 @@ function chooseMode(tree: Tree, options: InitGeneratorOptions, env: NodeJS.Proce
  */
 function writeMode(nxJson: NxJsonConfiguration, mode: LocalCacheMode): void {
   const plugins = [...(nxJson.plugins ?? [])];
-  const at = plugins.findIndex((entry) => (typeof entry === 'string' ? entry : entry.plugin) === PLUGIN_NAME);
+  const at = plugins.findIndex((entry) => pluginName(entry) === PLUGIN_NAME);
   const entry = plugins[at];
   if (entry === undefined) plugins.push({ plugin: PLUGIN_NAME, options: { localCache: mode } });
   else if (typeof entry === 'string') plugins[at] = { plugin: PLUGIN_NAME, options: { localCache: mode } };

@@ -59,7 +59,7 @@ export async function readInferredBy(root: string, nxJson: NxJsonConfiguration):
   return { inferredBy, inProject };
 }
 
-function pluginName(entry: PluginConfiguration): string {
+export function pluginName(entry: PluginConfiguration): string {
   return typeof entry === 'string' ? entry : entry.plugin;
 }
 

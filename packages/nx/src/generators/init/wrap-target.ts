@@ -58,18 +58,17 @@ export function unwrapTarget(target: TargetConfiguration): TargetConfiguration |
   // Stride's own run limits have no meaning to the executor; anything else set beside `executor` was meant for it.
   const { executor, options: inner = {}, retries: _r, retryDelay: _d, timeout: _t, cache: _c, ...extra } = options as { executor?: unknown; options?: Record<string, unknown>; [key: string]: unknown };
   if (typeof executor !== 'string') return undefined;
-  const base = inner;
   return {
     ...rest,
     executor,
-    options: { ...base, ...extra },
+    options: { ...inner, ...extra },
     ...(outputs ? { outputs: outputs.map((output) => output.replace(/\{options\.options\./g, '{options.')) } : {}),
     ...(configurations
       ? {
           configurations: Object.fromEntries(
             Object.entries(configurations).map(([name, c]) => {
               const own = ((c as { options?: Record<string, unknown> } | undefined)?.options ?? c ?? {}) as Record<string, unknown>;
-              return [name, Object.fromEntries(Object.entries(own).filter(([key, value]) => JSON.stringify(base[key]) !== JSON.stringify(value)))];
+              return [name, Object.fromEntries(Object.entries(own).filter(([key, value]) => JSON.stringify(inner[key]) !== JSON.stringify(value)))];
             }),
           ),
         }
